@@ -1,0 +1,126 @@
+"""The ``loyalcode`` command line: a thin typer shell over the library packages.
+
+Each area registers its commands from its own module (``codegen``, ``printing``,
+``redemption``, ``loyalty``). Commands call library functions, print text or
+``--json`` on stdout, progress and messages on stderr, and raise the library's
+``LoyalcodeError``; :func:`main` turns those into one stderr line, a JSON error body
+when ``--json`` was given, and a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, Optional
+
+import typer
+
+from loyalcode.codegen.errors import LoyalcodeError
+
+app = typer.Typer(
+    name="loyalcode",
+    help="One-item-one-code (一物一码) hidden loyalty codes: create, print, redeem.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+class State:
+    """Options of the root command, shared with every subcommand."""
+
+    db_url: Optional[str] = None
+    quiet: bool = False
+
+
+state = State()
+
+
+@app.callback()
+def root(
+    db: Optional[str] = typer.Option(
+        None, "--db", help="Database URL (overrides LOYALCODE_DATABASE_URL).", metavar="URL"
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or notices."),
+) -> None:
+    """One-item-one-code (一物一码) hidden loyalty codes: create, print, redeem."""
+    state.db_url = db
+    state.quiet = quiet
+
+
+def emit_json(value: Any) -> None:
+    """Print one JSON document (or one JSON line) on stdout."""
+    sys.stdout.write(json.dumps(value, ensure_ascii=False, default=str) + "\n")
+
+
+def notice(message: str) -> None:
+    """A message for the person at the terminal: stderr, silenced by ``--quiet``."""
+    if not state.quiet:
+        typer.echo(message, err=True)
+
+
+def progress(length: int, label: str):  # type: ignore[no-untyped-def]
+    """A progress bar on stderr (a no-op bar under ``--quiet``)."""
+    return typer.progressbar(
+        length=length,
+        label=label,
+        file=sys.stderr if not state.quiet else _NullFile(),
+        show_eta=True,
+        show_percent=True,
+    )
+
+
+class _NullFile:
+    def write(self, _: str) -> int:
+        return 0
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+
+def _wants_json(argv: list[str]) -> bool:
+    return "--json" in argv
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # Register every command area (imports stay light: heavy modules load lazily inside).
+    from loyalcode.cli import codegen as _codegen  # noqa: F401
+
+    for optional in ("printing", "redemption", "loyalty"):
+        try:
+            __import__(f"loyalcode.cli.{optional}")
+        except ModuleNotFoundError as exc:  # an area not built yet
+            if exc.name != f"loyalcode.cli.{optional}":
+                raise
+    try:
+        app(args=argv, prog_name="loyalcode", standalone_mode=False)
+    except LoyalcodeError as exc:
+        if _wants_json(argv):
+            emit_json({"error": exc.to_dict()})
+        typer.echo(f"error [{exc.code}]: {exc.message}", err=True)
+        raise SystemExit(1) from None
+    except KeyboardInterrupt:
+        typer.echo("error [interrupted]: interrupted; nothing partial was kept.", err=True)
+        raise SystemExit(130) from None
+    except SystemExit:
+        raise
+    except (typer.Exit, typer.Abort) as exc:
+        code = getattr(exc, "exit_code", None)
+        if code is None:  # Abort: Ctrl-C at a prompt
+            typer.echo("error [interrupted]: aborted.", err=True)
+            raise SystemExit(130) from None
+        raise SystemExit(code) from None
+    except Exception as exc:
+        # typer/click usage errors (bad option, missing argument): one line, exit 2.
+        if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
+            message = exc.format_message().replace("\n", " ")
+            if _wants_json(argv):
+                emit_json({"error": {"code": "usage", "message": message}})
+            typer.echo(f"error [usage]: {message}", err=True)
+            raise SystemExit(exc.exit_code or 2) from None
+        raise

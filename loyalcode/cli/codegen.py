@@ -1,0 +1,329 @@
+"""Commands of the code-generation core: init, db, channel, batch, export, check."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from loyalcode.cli import app, emit_json, notice, progress, state
+from loyalcode.codegen.errors import InvalidInput, LoyalcodeError
+
+JSON = typer.Option(False, "--json", help="Machine-readable JSON on stdout.")
+
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+channel_app = typer.Typer(help="Distribution channels (distributor, wholesaler, ...).", no_args_is_help=True)
+batch_app = typer.Typer(help="Batches of hidden codes.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(channel_app, name="channel")
+app.add_typer(batch_app, name="batch")
+
+
+def _context():  # type: ignore[no-untyped-def]
+    from loyalcode.codegen.context import open_context
+
+    return open_context(state.db_url)
+
+
+# --- init and db --------------------------------------------------------------------
+
+
+@app.command()
+def init(json_out: bool = JSON) -> None:
+    """Create or upgrade the database and create the key file if the database has none."""
+    from loyalcode.codegen.deployment import init_deployment
+
+    result = init_deployment(_context())
+    if json_out:
+        emit_json(result.to_dict())
+        return
+    typer.echo(f"Database {result.database} is at revision {result.revision}.")
+    if result.key_created:
+        notice(
+            f"Created a new key in {result.key_source} (fingerprint {result.fingerprint}).\n"
+            "KEEP IT SAFE AND BACK IT UP: the key is needed to export, print, check and "
+            "redeem codes. Losing it makes every code issued under it worthless; anyone "
+            "holding it can make valid codes."
+        )
+    elif result.key_adopted:
+        notice(f"Using the key from {result.key_source} (fingerprint {result.fingerprint}).")
+    else:
+        notice(f"Key from {result.key_source} matches this database (fingerprint {result.fingerprint}).")
+
+
+@db_app.command("upgrade")
+def db_upgrade(json_out: bool = JSON) -> None:
+    """Apply the migrations up to the newest."""
+    from loyalcode.codegen import db
+
+    ctx = _context()
+    db.upgrade(ctx.engine)
+    revision = db.current_revision(ctx.engine)
+    if json_out:
+        emit_json({"database": db.redact(ctx.url), "revision": revision})
+    else:
+        typer.echo(f"Database {db.redact(ctx.url)} is at revision {revision}.")
+
+
+class SchemaDrift(LoyalcodeError):
+    code = "schema_drift"
+    template = "{detail}"
+
+
+@db_app.command("check")
+def db_check(json_out: bool = JSON) -> None:
+    """Check that the database is at the newest migration and matches the models."""
+    from loyalcode.codegen import db
+
+    ctx = _context()
+    db.check_connection(ctx.engine)
+    current, head = db.current_revision(ctx.engine), db.head_revision()
+    diffs = db.drift(ctx.engine) if current == head else []
+    body = {"revision": current, "head": head, "drift": [str(d) for d in diffs]}
+    if json_out:
+        emit_json(body)
+    if current != head:
+        raise SchemaDrift(detail=f"Database is at {current}, the newest migration is {head}: run 'loyalcode db upgrade'.")
+    if diffs:
+        raise SchemaDrift(detail=f"Database schema differs from the models in {len(diffs)} place(s).")
+    if not json_out:
+        typer.echo(f"Database is at {head}; no drift.")
+
+
+# --- channels -----------------------------------------------------------------------
+
+
+@channel_app.command("add")
+def channel_add(
+    code: str = typer.Argument(..., help="Channel code, e.g. GD-DIST-01."),
+    name: str = typer.Option(..., "--name", help="Display name."),
+    kind: str = typer.Option(..., "--kind", help="distributor | wholesaler | retailer | ecommerce."),
+    region: str = typer.Option(..., "--region", help="GB/T 2260 region code: 2, 4 or 6 digits."),
+    parent: Optional[str] = typer.Option(None, "--parent", help="Parent channel code."),
+    json_out: bool = JSON,
+) -> None:
+    """Add a channel to the distribution tree."""
+    from loyalcode.codegen.channels import ChannelInfo, add_channel
+
+    ctx = _context()
+    with ctx.session() as s, s.begin():
+        info = ChannelInfo.of(add_channel(s, code, name=name, kind=kind, region=region, parent=parent))
+    if json_out:
+        emit_json(info.to_dict())
+    else:
+        typer.echo(f"Channel {info.code} ({info.kind}, region {info.region}) added.")
+
+
+@channel_app.command("list")
+def channel_list(json_out: bool = JSON) -> None:
+    """List the channels."""
+    from loyalcode.codegen.channels import list_channels
+
+    ctx = _context()
+    with ctx.session() as s:
+        rows = list_channels(s)
+    if json_out:
+        emit_json([r.to_dict() for r in rows])
+        return
+    for r in rows:
+        typer.echo(f"{r.code}\t{r.kind}\t{r.region}\t{r.parent or '-'}\t{r.name}")
+
+
+# --- batches ------------------------------------------------------------------------
+
+
+def _print_batch(info, json_out: bool) -> None:  # type: ignore[no-untyped-def]
+    if json_out:
+        emit_json(info.to_dict())
+        return
+    typer.echo(
+        f"Batch {info.id}: {info.quantity:,} codes, SKU {info.sku}, {info.points} points each, "
+        f"serials {info.serial_start}..{info.serial_end - 1}, status {info.status}"
+        + (f", channel {info.channel}" if info.channel else "")
+    )
+
+
+@batch_app.command("create")
+def batch_create(
+    sku: str = typer.Option(..., "--sku", help="Product SKU."),
+    quantity: str = typer.Option(..., "--quantity", help="Number of codes (1 to 100,000,000)."),
+    points: str = typer.Option(..., "--points", help="Points each code credits."),
+    name: Optional[str] = typer.Option(None, "--name", help="Product name."),
+    gtin: Optional[str] = typer.Option(None, "--gtin", help="GTIN-8/12/13/14 of the product."),
+    channel: Optional[str] = typer.Option(None, "--channel", help="Default channel code."),
+    line: Optional[str] = typer.Option(None, "--line", help="Production line."),
+    produced_on: Optional[str] = typer.Option(None, "--produced-on", help="YYYY-MM-DD."),
+    redeem_from: Optional[str] = typer.Option(None, "--redeem-from", help="YYYY-MM-DD, first day codes redeem."),
+    redeem_until: Optional[str] = typer.Option(None, "--redeem-until", help="YYYY-MM-DD, last day codes redeem."),
+    payload: Optional[str] = typer.Option(
+        None, "--payload", help="QR payload template with {code}, {serial}, {gtin}, {batch}."
+    ),
+    json_out: bool = JSON,
+) -> None:
+    """Create a batch: allocates a serial range (O(1) rows, whatever the quantity)."""
+    from loyalcode.codegen.batches import BatchInfo, create_batch
+
+    ctx = _context()
+    template = payload if payload is not None else ctx.config.payload_template
+    with ctx.session() as s, s.begin():
+        row = create_batch(
+            s,
+            sku=sku,
+            quantity=quantity,
+            points=points,
+            payload_template=template,
+            name=name,
+            gtin=gtin,
+            channel=channel,
+            line=line,
+            produced_on=produced_on,
+            redeem_from=redeem_from,
+            redeem_until=redeem_until,
+        )
+        info = BatchInfo.of(row)
+    _print_batch(info, json_out)
+
+
+@batch_app.command("list")
+def batch_list(json_out: bool = JSON) -> None:
+    """List batches, newest first."""
+    from loyalcode.codegen.batches import list_batches
+
+    ctx = _context()
+    with ctx.session() as s:
+        rows = list_batches(s)
+    if json_out:
+        emit_json([r.to_dict() for r in rows])
+        return
+    for r in rows:
+        typer.echo(f"{r.id}\t{r.status}\t{r.quantity}\t{r.sku}\t{r.channel or '-'}\t{r.name or ''}")
+
+
+@batch_app.command("show")
+def batch_show(batch_id: str = typer.Argument(..., metavar="ID"), json_out: bool = JSON) -> None:
+    """Show one batch."""
+    from loyalcode.codegen.batches import BatchInfo, get_batch
+
+    ctx = _context()
+    with ctx.session() as s:
+        info = BatchInfo.of(get_batch(s, batch_id))
+    _print_batch(info, json_out)
+
+
+@batch_app.command("void")
+def batch_void(batch_id: str = typer.Argument(..., metavar="ID"), json_out: bool = JSON) -> None:
+    """Void a batch: none of its codes redeems any more."""
+    from loyalcode.codegen.batches import BatchInfo, void_batch
+
+    ctx = _context()
+    with ctx.session() as s, s.begin():
+        info = BatchInfo.of(void_batch(s, batch_id))
+    _print_batch(info, json_out)
+
+
+# --- export and check ---------------------------------------------------------------
+
+
+class OutputError(LoyalcodeError):
+    code = "output_unwritable"
+    template = "Cannot write {path}: {reason}."
+
+
+@app.command("export")
+def export_cmd(
+    batch_id: str = typer.Argument(..., metavar="ID"),
+    seq_from: Optional[int] = typer.Option(None, "--from", help="First sequence number (1-based)."),
+    seq_to: Optional[int] = typer.Option(None, "--to", help="Last sequence number (inclusive)."),
+    fmt: str = typer.Option("csv", "--format", help="csv (seq,code,payload) or txt (payloads)."),
+    with_serial: bool = typer.Option(False, "--serial", help="Add the visible serial column."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Output file (default: stdout)."),
+    json_out: bool = typer.Option(False, "--json", help="With --out: a JSON summary on stdout."),
+) -> None:
+    """Stream a batch's codes (or a seq range) as CSV or TXT for line coders."""
+    from loyalcode.codegen.batches import get_batch, require_not_void, seq_range
+    from loyalcode.codegen.export import FORMATS, iter_export, write_export
+
+    if fmt not in FORMATS:
+        raise InvalidInput(f"Unknown format {fmt!r}: use csv or txt.")
+    ctx = _context()
+    with ctx.session() as s:
+        batch = get_batch(s, batch_id)
+        require_not_void(batch)
+        start, end = seq_range(batch, seq_from, seq_to)
+    keyring = ctx.keyring()
+    salt = ctx.visible_salt()
+    pieces = iter_export(
+        batch, keyring, fmt=fmt, seq_from=start, seq_to=end, with_serial=with_serial, visible_salt=salt
+    )
+    total = end - start + 1
+    with progress(total, f"export batch {batch.id}") as bar:
+        if out is None:
+            codes, size = write_export(pieces, sys.stdout.buffer, bar.update)
+            sys.stdout.flush()
+        else:
+            codes, size = _write_atomically(out, pieces, bar.update)
+    if json_out and out is not None:
+        emit_json({"batch": batch.id, "from": start, "to": end, "count": codes, "format": fmt,
+                   "bytes": size, "out": str(out)})
+    elif out is not None:
+        notice(f"Wrote {codes:,} codes of batch {batch.id} to {out}.")
+
+
+def _write_atomically(out: Path, pieces, on_progress):  # type: ignore[no-untyped-def]
+    """Write to a temporary file beside ``out`` and rename it when complete."""
+    from loyalcode.codegen.export import write_export
+
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.part")
+    try:
+        f = open(tmp, "wb")
+    except OSError as exc:
+        raise OutputError(path=str(out), reason=exc.strerror or type(exc).__name__) from None
+    try:
+        with f:
+            result = write_export(pieces, f, on_progress)
+        os.replace(tmp, out)
+    except BaseException as exc:
+        tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise OutputError(path=str(out), reason=exc.strerror or type(exc).__name__) from None
+        raise
+    return result
+
+
+@app.command("check")
+def check_cmd(
+    codes: list[str] = typer.Argument(..., help="Codes or scanned payloads; '-' reads one per line from stdin."),
+    json_out: bool = JSON,
+) -> None:
+    """Validate codes offline: ok, typo, malformed or forged (no code state read)."""
+    import json
+
+    from loyalcode.codegen.checking import check_codes
+
+    keyring = _context().keyring()
+    if codes == ["-"]:
+        source = (line.rstrip("\r\n") for line in sys.stdin)
+    else:
+        source = iter(codes)
+    all_ok = True
+    out = sys.stdout
+    buf: list[str] = []
+    dumps = json.dumps
+    for r in check_codes(keyring, source):
+        if r.status != "ok":
+            all_ok = False
+        if json_out:
+            code = f'"{r.code}"' if r.code else "null"
+            buf.append(f'{{"input": {dumps(r.input, ensure_ascii=False)}, "status": "{r.status}", "code": {code}}}\n')
+        else:
+            buf.append(f"{r.status}\t{r.code if r.code else r.input}\n")
+        if len(buf) >= 8192:
+            out.write("".join(buf))
+            buf.clear()
+    out.write("".join(buf))
+    out.flush()
+    if not all_ok:
+        raise typer.Exit(1)

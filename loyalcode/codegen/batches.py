@@ -1,0 +1,270 @@
+"""Batches: contiguous serial ranges allocated by the database, O(1) rows each.
+
+Creating a batch of any size writes two rows' worth of work: the counter update that
+allocates the range (``UPDATE ... RETURNING`` on the deployment row, so concurrent
+creations get disjoint ranges) and the batch row, in one transaction. If it fails or
+is interrupted, the transaction rolls back and nothing is left behind, not even a
+gap in the serial space.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from loyalcode.codegen.channels import get_channel
+from loyalcode.codegen.codeformat import MAX_SERIAL
+from loyalcode.codegen.errors import (
+    BatchNotFound,
+    BatchVoid,
+    InvalidDate,
+    InvalidDateRange,
+    InvalidGtin,
+    InvalidInput,
+    InvalidPoints,
+    InvalidQuantity,
+    NotInitialized,
+    RangeOutsideBatch,
+    SerialSpaceExhausted,
+)
+from loyalcode.codegen.models import Batch, Deployment
+from loyalcode.codegen.payload import PayloadTemplate
+
+MAX_QUANTITY = 100_000_000
+MAX_POINTS = 1_000_000
+
+
+def parse_quantity(value: Any) -> int:
+    """A batch quantity from user input, or :class:`InvalidQuantity`."""
+    text = str(value).strip().replace("_", "")
+    if isinstance(value, bool) or not text.isascii() or not text.isdecimal():
+        raise InvalidQuantity(value=str(value), maximum=MAX_QUANTITY)
+    quantity = int(text)
+    if not 1 <= quantity <= MAX_QUANTITY:
+        raise InvalidQuantity(value=str(value), maximum=MAX_QUANTITY)
+    return quantity
+
+
+def parse_points(value: Any) -> int:
+    """Points per code from user input, or :class:`InvalidPoints`."""
+    text = str(value).strip()
+    if isinstance(value, bool) or not text.isascii() or not text.isdecimal():
+        raise InvalidPoints(value=str(value), maximum=MAX_POINTS)
+    points = int(text)
+    if points > MAX_POINTS:
+        raise InvalidPoints(value=str(value), maximum=MAX_POINTS)
+    return points
+
+
+def parse_date(value: str | dt.date | None, field: str) -> dt.date | None:
+    """A date from ``YYYY-MM-DD``, or :class:`InvalidDate`."""
+    if value is None or isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except (ValueError, AttributeError):
+        raise InvalidDate(value=value, field=field) from None
+
+
+def normalize_gtin(value: str | None) -> str | None:
+    """A GTIN-8/12/13/14 with a valid GS1 check digit, as 14 digits."""
+    if value is None:
+        return None
+    text = value.strip()
+    if len(text) not in (8, 12, 13, 14) or not text.isascii() or not text.isdecimal():
+        raise InvalidGtin(value=value, reason="use 8, 12, 13 or 14 digits")
+    text = text.zfill(14)
+    digits = [int(c) for c in text]
+    total = sum(d * (3 if i % 2 == 0 else 1) for i, d in enumerate(digits[:13]))
+    if (10 - total % 10) % 10 != digits[13]:
+        raise InvalidGtin(value=value, reason="the check digit is wrong")
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class BatchInfo:
+    """A batch as callers and ``--json`` see it."""
+
+    id: int
+    serial_start: int
+    serial_end: int
+    quantity: int
+    sku: str
+    name: str | None
+    gtin: str | None
+    points: int
+    channel: str | None
+    status: str
+    line: str | None
+    produced_on: dt.date | None
+    redeem_from: dt.date | None
+    redeem_until: dt.date | None
+    payload_template: str
+    created_at: dt.datetime | None
+
+    @classmethod
+    def of(cls, row: Batch) -> BatchInfo:
+        return cls(
+            id=row.id,
+            serial_start=row.serial_start,
+            serial_end=row.serial_end,
+            quantity=row.quantity,
+            sku=row.sku,
+            name=row.name,
+            gtin=row.gtin,
+            points=row.points,
+            channel=row.channel.code if row.channel is not None else None,
+            status=row.status,
+            line=row.line,
+            produced_on=row.produced_on,
+            redeem_from=row.redeem_from,
+            redeem_until=row.redeem_until,
+            payload_template=row.payload_template,
+            created_at=row.created_at,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name in self.__slots__:  # type: ignore[attr-defined]
+            value = getattr(self, name)
+            out[name] = value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else value
+        return out
+
+
+def allocate_serials(session: Session, quantity: int) -> int:
+    """Reserve ``quantity`` serials; return the first. The database serialises this.
+
+    One conditional ``UPDATE ... RETURNING`` on the counter row: concurrent callers
+    queue on its row lock (PostgreSQL) or the write lock (SQLite ``BEGIN
+    IMMEDIATE``), so ranges never overlap. Never ``SELECT max()`` then insert.
+    """
+    new_next = session.execute(
+        update(Deployment)
+        .where(Deployment.id == 1, Deployment.next_serial + quantity <= MAX_SERIAL + 1)
+        .values(next_serial=Deployment.next_serial + quantity)
+        .returning(Deployment.next_serial)
+    ).scalar_one_or_none()
+    if new_next is None:
+        current = session.scalar(select(Deployment.next_serial).where(Deployment.id == 1))
+        if current is None:
+            raise NotInitialized(url="this database")
+        raise SerialSpaceExhausted(quantity=quantity, remaining=MAX_SERIAL + 1 - current)
+    return int(new_next) - quantity
+
+
+def create_batch(
+    session: Session,
+    *,
+    sku: str,
+    quantity: int | str,
+    points: int | str,
+    payload_template: str,
+    name: str | None = None,
+    gtin: str | None = None,
+    channel: str | None = None,
+    line: str | None = None,
+    produced_on: str | dt.date | None = None,
+    redeem_from: str | dt.date | None = None,
+    redeem_until: str | dt.date | None = None,
+) -> Batch:
+    """Validate everything, then allocate the serial range and insert the batch.
+
+    The caller owns the transaction: nothing is visible until it commits, and a
+    failure at any point leaves no batch and no consumed serials behind.
+    """
+    qty = parse_quantity(quantity)
+    pts = parse_points(points)
+    sku = (sku or "").strip()
+    if not sku or len(sku) > 64:
+        raise InvalidInput("A batch needs a SKU of 1 to 64 characters.")
+    if name is not None and len(name) > 200:
+        raise InvalidInput("A batch name has at most 200 characters.")
+    if line is not None and len(line) > 64:
+        raise InvalidInput("A production line has at most 64 characters.")
+    gtin14 = normalize_gtin(gtin)
+    produced = parse_date(produced_on, "--produced-on")
+    start_date = parse_date(redeem_from, "--redeem-from")
+    end_date = parse_date(redeem_until, "--redeem-until")
+    if start_date and end_date and start_date > end_date:
+        raise InvalidDateRange(
+            field_from="--redeem-from", start=start_date, field_until="--redeem-until", end=end_date
+        )
+    template = PayloadTemplate.parse(payload_template, gtin=gtin14)
+    channel_row = get_channel(session, channel) if channel else None
+
+    start = allocate_serials(session, qty)
+    row = Batch(
+        serial_start=start,
+        serial_end=start + qty,
+        quantity=qty,
+        sku=sku,
+        name=name,
+        gtin=gtin14,
+        points=pts,
+        channel=channel_row,
+        line=line,
+        produced_on=produced,
+        redeem_from=start_date,
+        redeem_until=end_date,
+        payload_template=template.text,
+        status="created",
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def get_batch(session: Session, batch_id: int | str) -> Batch:
+    """The batch with ``batch_id``, or :class:`BatchNotFound`."""
+    text = str(batch_id).strip()
+    if not text.isascii() or not text.isdecimal() or len(text) > 18:
+        raise BatchNotFound(batch=str(batch_id))
+    row = session.get(Batch, int(text))
+    if row is None:
+        raise BatchNotFound(batch=str(batch_id))
+    return row
+
+
+def list_batches(session: Session) -> list[BatchInfo]:
+    """Every batch, newest first."""
+    rows = session.scalars(select(Batch).order_by(Batch.id.desc())).all()
+    return [BatchInfo.of(r) for r in rows]
+
+
+def void_batch(session: Session, batch_id: int | str) -> Batch:
+    """Void a batch: none of its codes redeems any more. Idempotent."""
+    row = get_batch(session, batch_id)
+    if row.status != "void":
+        row.status = "void"
+        row.voided_at = dt.datetime.now(dt.timezone.utc)
+        session.flush()
+    return row
+
+
+def batch_for_serial(session: Session, serial: int) -> Batch | None:
+    """The batch whose range holds ``serial`` (one index probe on serial_start)."""
+    row = session.scalar(
+        select(Batch).where(Batch.serial_start <= serial).order_by(Batch.serial_start.desc()).limit(1)
+    )
+    if row is None or serial >= row.serial_end:
+        return None
+    return row
+
+
+def seq_range(batch: Batch, seq_from: int | None, seq_to: int | None) -> tuple[int, int]:
+    """The inclusive 1-based sequence range ``[from, to]``, checked against the batch."""
+    start = 1 if seq_from is None else seq_from
+    end = batch.quantity if seq_to is None else seq_to
+    if not (1 <= start <= end <= batch.quantity):
+        raise RangeOutsideBatch(start=start, end=end, batch=batch.id, quantity=batch.quantity)
+    return start, end
+
+
+def require_not_void(batch: Batch) -> None:
+    """:class:`BatchVoid` for a void batch."""
+    if batch.status == "void":
+        raise BatchVoid(batch=batch.id)

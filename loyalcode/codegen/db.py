@@ -1,0 +1,192 @@
+"""The shared database layer: engine, metadata and migrations.
+
+SQLite (the embedded default) runs in WAL mode with a busy timeout, and every
+transaction that may write starts with ``BEGIN IMMEDIATE`` so that concurrent writers
+queue on the busy timeout instead of failing at once with "database is locked" after a
+deferred read. Read-only work can ask for a plain ``BEGIN`` with the execution option
+``sqlite_deferred=True``. PostgreSQL goes through psycopg 3.
+
+The schema is created and changed by the alembic migrations in
+``loyalcode/migrations`` only; they travel inside the installed package.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, MetaData, create_engine, event, exc, text
+from sqlalchemy.orm import DeclarativeBase
+
+from loyalcode.codegen.errors import DatabaseUnavailable, NotInitialized, SchemaOutOfDate
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+#: Modules that define tables; alembic's autogenerate and drift check import them all.
+MODEL_MODULES = (
+    "loyalcode.codegen.models",
+    "loyalcode.redemption.models",
+    "loyalcode.redemption.loyalty_models",
+)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table, with one naming convention."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def load_all_models() -> MetaData:
+    """Import every model module that exists and return the shared metadata."""
+    import importlib
+
+    for name in MODEL_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as err:
+            if err.name != name and not name.startswith(str(err.name)):
+                raise
+    return Base.metadata
+
+
+def redact(url: str) -> str:
+    """A database URL safe to show: no password."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # an unparsable URL: show only its scheme
+        return url.split(":", 1)[0] + ":…"
+
+
+def normalize_url(url: str) -> str:
+    """Use psycopg 3 for ``postgresql://`` and ``postgres://`` URLs."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _sqlite_events(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event below issue BEGIN, not the sqlite3 module.
+        dbapi_connection.isolation_level = None
+        cur = dbapi_connection.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA busy_timeout=10000")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Any) -> None:
+        deferred = conn.get_execution_options().get("sqlite_deferred", False)
+        conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine for ``url`` with the project's settings for its database."""
+    url = normalize_url(url)
+    try:
+        if url.startswith("sqlite"):
+            engine = create_engine(url, **kwargs)
+            _sqlite_events(engine)
+        else:
+            kwargs.setdefault("pool_pre_ping", False)
+            engine = create_engine(url, **kwargs)
+    except (exc.ArgumentError, exc.NoSuchModuleError, ValueError) as err:
+        raise DatabaseUnavailable(url=redact(url), reason=f"invalid URL ({err})") from None
+    return engine
+
+
+def check_connection(engine: Engine) -> None:
+    """Connect once; :class:`DatabaseUnavailable` with the reason if that fails."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+            conn.rollback()
+    except exc.DBAPIError as err:
+        reason = str(err.orig).strip().splitlines()[0] if err.orig else type(err).__name__
+        raise DatabaseUnavailable(url=redact(str(engine.url)), reason=reason) from None
+
+
+def translate_missing_schema(engine: Engine, err: exc.DBAPIError) -> Exception:
+    """Turn "no such table" into :class:`NotInitialized`; other errors pass through."""
+    message = str(err.orig).lower() if err.orig else ""
+    if "no such table" in message or "does not exist" in message and "relation" in message:
+        return NotInitialized(url=redact(str(engine.url)))
+    if isinstance(err, exc.OperationalError):
+        reason = str(err.orig).strip().splitlines()[0] if err.orig else type(err).__name__
+        return DatabaseUnavailable(url=redact(str(engine.url)), reason=reason)
+    return err
+
+
+# --- migrations ---------------------------------------------------------------------
+
+
+def _alembic_config(connection: Any) -> Any:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def head_revision() -> str:
+    """The newest migration shipped with this code."""
+    from alembic.script import ScriptDirectory
+
+    cfg = _alembic_config(None)
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The migration the database is at (``None`` when it has none)."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Run the migrations up to ``revision`` in one transaction."""
+    from alembic import command
+
+    check_connection(engine)
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), revision)
+
+
+def drift(engine: Engine) -> list[Any]:
+    """Differences between the models and the database (empty when in sync)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    metadata = load_all_models()
+    with engine.connect() as conn:
+        ctx = MigrationContext.configure(
+            conn, opts={"compare_type": True, "render_as_batch": True}
+        )
+        return list(compare_metadata(ctx, metadata))
+
+
+def require_head(engine: Engine) -> None:
+    """:class:`SchemaOutOfDate` unless the database is at the newest migration."""
+    current = current_revision(engine)
+    head = head_revision()
+    if current is None:
+        raise NotInitialized(url=redact(str(engine.url)))
+    if current != head:
+        raise SchemaOutOfDate(current=current, head=head)

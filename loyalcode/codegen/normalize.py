@@ -1,0 +1,77 @@
+"""Normalise a scan once, at the edge, into a canonical 16-symbol code.
+
+A scan arrives as a whole QR payload (a URL: the code is its ``c`` query parameter
+if there is one, else its last path segment) or as typed text. Typed text is
+case-folded, full-width forms are folded (NFKC), spaces and hyphens (of any width)
+are dropped, and the look-alikes ``O``→``0``, ``I``/``L``→``1`` are mapped, as in
+Crockford base32. Everything else is malformed. Nothing here logs or keeps the input.
+
+>>> normalize_scan("7kx4-9qpm-2hdf-8w3t")
+'7KX49QPM2HDF8W3T'
+>>> normalize_scan("HTTPS://LC.EXAMPLE.COM/C/7KX49QPM2HDF8W3T")
+'7KX49QPM2HDF8W3T'
+>>> normalize_scan("https://x.example/01/0950/21/AB?c=7kx4 9qpm 2hdf 8w3t")
+'7KX49QPM2HDF8W3T'
+>>> normalize_scan("７ＫＸ４－９ＱＰＭ－２ＨＤＦ－８Ｗ３Ｔ")
+'7KX49QPM2HDF8W3T'
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from loyalcode.codegen.codeformat import ALPHABET, CODE_LENGTH
+from loyalcode.codegen.errors import MalformedCode
+
+#: Longer input is junk, not a scan (a GS1 Digital Link URL is well under this).
+MAX_SCAN_LENGTH = 2048
+
+_DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc\uff0d\ufe63"
+_DROP = _DASHES + " \t\r\n\u00a0\u3000_"
+_TABLE = str.maketrans({"O": "0", "I": "1", "L": "1", **{c: None for c in _DROP}})
+_CANONICAL = re.compile(f"[{ALPHABET}]{{{CODE_LENGTH}}}")
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
+
+
+def _from_url(scan: str) -> str:
+    parts = urlsplit(scan)
+    if parts.query:
+        values = parse_qs(parts.query, keep_blank_values=True).get("c")
+        if values:
+            return values[-1]
+    segments = [s for s in parts.path.split("/") if s]
+    if not segments:
+        raise MalformedCode(reason="the link holds no code")
+    return unquote(segments[-1])
+
+
+def normalize_scan(scan: str) -> str:
+    """The canonical code in ``scan``, or :class:`MalformedCode`.
+
+    The check symbol is not verified here (see :mod:`loyalcode.codegen.checkchar`).
+    """
+    if not isinstance(scan, str):
+        raise MalformedCode(reason="the scan is not text")
+    if len(scan) > MAX_SCAN_LENGTH:
+        raise MalformedCode(reason="the scan is too long")
+    text = scan.strip()
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
+    if _URL.match(text):
+        text = _from_url(text)
+    text = text.upper().translate(_TABLE)
+    if _CANONICAL.fullmatch(text) is None:
+        if len(text) != CODE_LENGTH:
+            raise MalformedCode(reason=f"a code has {CODE_LENGTH} symbols")
+        raise MalformedCode(reason="a character outside the code alphabet")
+    return text
+
+
+def try_normalize(scan: str) -> str | None:
+    """Like :func:`normalize_scan` but ``None`` for malformed input (bulk checking)."""
+    try:
+        return normalize_scan(scan)
+    except MalformedCode:
+        return None
