@@ -55,5 +55,5 @@ class FontNotFound(LoyalcodeError):
 
 
 class OutputNotWritable(LoyalcodeError):
-    code = "output_not_writable"
+    code = "output_unwritable"  # same code as `export` uses
     template = "Cannot write {path}: {reason}."

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from loyalcode.codegen.errors import InvalidInput
 from loyalcode.printing.fonts import MONO_FONT
 from loyalcode.printing.layout import SheetLayout, SheetSpec, group_lines
 from loyalcode.printing.qr import QrEncoder
@@ -91,7 +92,9 @@ class PageRenderer:
     def serial_bitmaps(self, serials: Sequence[str]) -> np.ndarray:
         assert self.serial_font is not None
         width = self.spec.serial_chars
-        return self.serial_font.render([s.center(width)[:width] if len(s) <= width else s[:width] for s in serials])
+        if any(len(s) > width for s in serials):
+            raise InvalidInput(detail=f"a visible serial is longer than the {width} characters laid out for it")
+        return self.serial_font.render([s.center(width) for s in serials])
 
     def render(self, labels: PageLabels) -> np.ndarray:
         """One page bitmap (height, width) of booleans for up to a page of labels."""

@@ -1,0 +1,117 @@
+"""``loyalcode print`` and ``loyalcode templates``: thin shells over :mod:`loyalcode.printing`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from loyalcode.cli import app, emit_json, notice, progress, state
+
+TEMPLATES_OPTION = typer.Option(
+    None, "--templates", metavar="FILE",
+    help="TOML or JSON file of extra label templates (default: $LOYALCODE_TEMPLATES).",
+)
+
+
+@app.command("templates")
+def templates_cmd(
+    templates_file: Optional[Path] = TEMPLATES_OPTION,
+    json_out: bool = typer.Option(False, "--json", help="Machine-readable JSON on stdout."),
+) -> None:
+    """List the label templates (sizes in mm) known to `print`."""
+    from loyalcode.printing.templates import all_templates
+
+    known = all_templates(templates_file)
+    if json_out:
+        emit_json([t.to_dict() for t in known.values()])
+        return
+    for t in known.values():
+        typer.echo(
+            f"{t.name:<16} {t.rows}x{t.columns:<3} label {t.label_mm[0]:g}x{t.label_mm[1]:g} mm  "
+            f"page {t.page_mm[0]:g}x{t.page_mm[1]:g} mm  QR {t.qr_size_mm:g} mm  {t.description}"
+        )
+
+
+@app.command("print")
+def print_cmd(
+    batch_id: str = typer.Argument(..., metavar="ID"),
+    template: str = typer.Option(..., "--template", "-t", help="Label template (see `loyalcode templates`)."),
+    fmt: str = typer.Option("pdf", "--format", "-f", help="pdf, png (a directory of pages) or zpl."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output file (pdf, zpl) or directory (png)."),
+    dpi: Optional[int] = typer.Option(
+        None, "--dpi", help="Printer resolution, 72-1200 (default 300; zpl: 203, also 152/300/600)."
+    ),
+    seq_from: Optional[int] = typer.Option(None, "--from", help="First sequence number (1-based)."),
+    seq_to: Optional[int] = typer.Option(None, "--to", help="Last sequence number (inclusive)."),
+    ec: str = typer.Option("M", "--ec", help="QR error correction level: L, M, Q or H."),
+    caption: Optional[str] = typer.Option(None, "--caption", help="A caption line on every label."),
+    font: Optional[Path] = typer.Option(
+        None, "--font", help="Font file for the caption (default: located; CJK needs a CJK font)."
+    ),
+    no_serial: bool = typer.Option(False, "--no-serial", help="Leave the visible serial off."),
+    workers: Optional[int] = typer.Option(
+        None, "--workers", min=1, help="Rendering processes (default: all cores for large runs)."
+    ),
+    templates_file: Optional[Path] = TEMPLATES_OPTION,
+    json_out: bool = typer.Option(False, "--json", help="A JSON summary on stdout."),
+) -> None:
+    """Render a batch (or a seq range of it) as label sheets, roll labels or ZPL."""
+    from loyalcode.codegen.batches import get_batch, require_not_void, seq_range
+    from loyalcode.codegen.context import open_context
+    from loyalcode.codegen.labels import iter_label_chunks
+    from loyalcode.printing.layout import check_dpi
+    from loyalcode.printing.run import FORMATS, PrintOptions, prepare, print_labels
+    from loyalcode.printing.errors import InvalidFormat
+    from loyalcode.printing.qr import check_ec
+    from loyalcode.printing.templates import get_template
+
+    # Cheap checks first: a typo in an option should not wait for the database.
+    tmpl = get_template(template, templates_file)
+    if fmt not in FORMATS:
+        raise InvalidFormat(value=fmt, choices=", ".join(FORMATS))
+    if dpi is not None:
+        check_dpi(dpi)
+    check_ec(ec)
+    options = PrintOptions(
+        template=tmpl, fmt=fmt, dpi=dpi, ec=ec, with_serial=not no_serial,
+        caption=caption, font=str(font) if font else None, workers=workers,
+    )
+    ctx = open_context(state.db_url)
+    try:
+        with ctx.session() as s:
+            batch = get_batch(s, batch_id)
+            require_not_void(batch)
+            start, end = seq_range(batch, seq_from, seq_to)
+        keyring = ctx.keyring()
+        salt = ctx.visible_salt()
+
+        def chunks(first: int, last: int, size: int = 4096):  # type: ignore[no-untyped-def]
+            return iter_label_chunks(
+                batch, keyring, first, last, with_serial=not no_serial, visible_salt=salt,
+                chunk_size=size,
+            )
+
+        # The longest payloads decide the QR version: the first labels and the last one.
+        sample = next(chunks(start, min(end, start + 255)))
+        last = next(chunks(end, end))
+        spec = prepare(
+            options, [*sample.payloads, *last.payloads],
+            [*(sample.serials or ()), *(last.serials or ())] if not no_serial else None,
+        )
+        total = end - start + 1
+        with progress(total, f"print batch {batch.id}") as bar:
+            result = print_labels(
+                chunks(start, end), out, options, spec=spec, total=total, on_progress=bar.update
+            )
+    finally:
+        ctx.dispose()
+    if json_out:
+        emit_json({"batch": batch.id, **result.to_dict()})
+    else:
+        notice(
+            f"Printed {result.labels:,} labels (seq {result.seq_from}-{result.seq_to}) of batch "
+            f"{batch.id} on {result.pages:,} pages to {result.path} "
+            f"({result.format}, {result.dpi} dpi, {result.seconds:.1f} s)."
+        )
