@@ -317,7 +317,13 @@ def check_cmd(
             all_ok = False
         if json_out:
             code = f'"{r.code}"' if r.code else "null"
-            buf.append(f'{{"input": {dumps(r.input, ensure_ascii=False)}, "status": "{r.status}", "code": {code}}}\n')
+            text = r.input
+            quoted = (
+                f'"{text}"'  # plain printable ASCII needs no escaping
+                if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text
+                else dumps(text, ensure_ascii=False)
+            )
+            buf.append(f'{{"input": {quoted}, "status": "{r.status}", "code": {code}}}\n')
         else:
             buf.append(f"{r.status}\t{r.code if r.code else r.input}\n")
         if len(buf) >= 8192:

@@ -34,6 +34,8 @@ def to_int(symbol: str) -> int:
 
 def group(code: str) -> str:
     """A canonical 16-symbol code in printed groups of four."""
+    if len(code) == CODE_LENGTH:  # the common case, without a generator
+        return f"{code[:4]}-{code[4:8]}-{code[8:12]}-{code[12:]}"
     return "-".join(code[i : i + GROUP] for i in range(0, len(code), GROUP))
 
 

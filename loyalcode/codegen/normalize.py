@@ -36,7 +36,10 @@ _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
 
 
 def _from_url(scan: str) -> str:
-    parts = urlsplit(scan)
+    try:
+        parts = urlsplit(scan)
+    except ValueError:  # e.g. "http://[" (a bad IPv6 host): junk, not a crash
+        raise MalformedCode(reason="the link is not a valid URL") from None
     if parts.query:
         values = parse_qs(parts.query, keep_blank_values=True).get("c")
         if values:
@@ -54,6 +57,11 @@ def normalize_scan(scan: str) -> str:
     """
     if not isinstance(scan, str):
         raise MalformedCode(reason="the scan is not text")
+    # Fast path: already canonical, grouped or not (what QA tools and exports feed).
+    if len(scan) <= 19:
+        compact = scan.replace("-", "")
+        if _CANONICAL.fullmatch(compact) is not None:
+            return compact
     if len(scan) > MAX_SCAN_LENGTH:
         raise MalformedCode(reason="the scan is too long")
     text = scan.strip()
