@@ -31,6 +31,7 @@ from loyalcode.codegen.codeformat import (
     MAX_SERIAL,
     PAYLOAD_SYMBOLS,
     TAG_SYMBOLS,
+    is_canonical,
 )
 from loyalcode.codegen.errors import CodeTypo, ForgedCode, InvalidInput, MalformedCode
 from loyalcode.codegen.keys import Keyring
@@ -72,7 +73,11 @@ def open_code(keyring: Keyring, code: str) -> int:
     """The serial of a canonical code, or :class:`CodeTypo` / :class:`ForgedCode`.
 
     Reads no code state: a forged or random code costs two AES blocks and no query.
+    Anything but 16 symbols of the alphabet is :class:`MalformedCode` (normalise
+    scans with :func:`decode_scan`).
     """
+    if not is_canonical(code):
+        raise MalformedCode(reason=f"a code has {CODE_LENGTH} symbols of the code alphabet")
     checkchar.validate(code)
     body, tag = split(code)
     serial = body ^ keyring.mask(tag)
