@@ -1,0 +1,182 @@
+"""Tables of redemption: activations, members, identities, redemptions, the points
+ledger, the events outbox, failed-attempt counters and clone alerts.
+
+Per-code state is sparse: nothing here grows with the number of codes printed, only
+with scans. No table holds a code or the text of a scan; redemptions, alerts and
+events keep the serial of an authentic code and the outcome.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from loyalcode.codegen.db import Base
+
+IDENTITY_KINDS = ("openid", "unionid", "shop")
+EVENT_TYPES = (
+    "member_joined",
+    "points_earned",
+    "phone_bound",
+    "members_merged",
+    "clone_alert",
+    "diversion_alert",
+)
+#: Kinds of ledger entries; the loyalty programme adds its own (gift, expiry, ...).
+LEDGER_KINDS = ("earn",)
+
+
+class Activation(Base):
+    """A shipped serial range ``[serial_start, serial_end)`` of a batch bound to a channel.
+
+    Rows are never updated or deleted: a re-activation adds a row, and the newest row
+    (highest id) covering a serial is the one that counts, so the history is kept.
+    """
+
+    __tablename__ = "activations"
+    __table_args__ = (
+        CheckConstraint("serial_end > serial_start", name="range"),
+        Index("ix_activations_batch_id_serial_start", "batch_id", "serial_start"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"))
+    serial_start: Mapped[int] = mapped_column(BigInteger)
+    serial_end: Mapped[int] = mapped_column(BigInteger)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Member(Base):
+    """A consumer. ``phone`` (E.164) is the unique id across channels.
+
+    ``balance`` always equals the sum of the member's ledger entries; it is kept on the
+    row so that a redemption reads and updates one row. A member absorbed by a merge
+    keeps its row (``merged_into_id`` set, no phone, balance 0) so references to it
+    can be followed.
+    """
+
+    __tablename__ = "members"
+    __table_args__ = (CheckConstraint("balance >= 0", name="balance"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    phone: Mapped[str | None] = mapped_column(String(20), unique=True)
+    balance: Mapped[int] = mapped_column(BigInteger, default=0)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class MemberIdentity(Base):
+    """An external id of a member: a WeChat openid or unionid, a shop's member id."""
+
+    __tablename__ = "member_identities"
+    __table_args__ = (
+        UniqueConstraint("kind", "value", name="uq_member_identities_kind_value"),
+        CheckConstraint("kind IN ('openid', 'unionid', 'shop')", name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Redemption(Base):
+    """One redeemed code, by serial. The UNIQUE serial is the exactly-once guard.
+
+    Holds the serial, never the code or the scanned text.
+    """
+
+    __tablename__ = "redemptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    serial: Mapped[int] = mapped_column(BigInteger, unique=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    channel_id: Mapped[int | None] = mapped_column(ForeignKey("channels.id"))
+    purchase_channel_id: Mapped[int | None] = mapped_column(ForeignKey("channels.id"))
+    points: Mapped[int] = mapped_column(Integer)
+    scan_region: Mapped[str | None] = mapped_column(String(6))
+    diversion: Mapped[bool] = mapped_column(Boolean, default=False)
+    source: Mapped[str | None] = mapped_column(String(128))
+    redeemed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class LedgerEntry(Base):
+    """One movement of points. Append-only: amounts and reasons never change.
+
+    ``kind`` says what moved the points and the reference column says which thing:
+    ``earn`` entries name the redemption's serial. (A merge re-points entries to the
+    surviving member; it never edits or deletes one.)
+    """
+
+    __tablename__ = "ledger"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    delta: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(String(200))
+    redemption_serial: Mapped[int | None] = mapped_column(
+        ForeignKey("redemptions.serial"), index=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Event(Base):
+    """The outbox the CRM reads: written in the same transaction as its cause."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_acknowledged_at_id", "acknowledged_at", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    type: Mapped[str] = mapped_column(String(32))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ScanFailure(Base):
+    """Failed attempts of one identity (phone, openid or source) in a fixed window.
+
+    ``window_start`` is seconds since the epoch; the window restarts with the first
+    failure after it ends.
+    """
+
+    __tablename__ = "scan_failures"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    window_start: Mapped[float] = mapped_column(Float)
+
+
+class CloneAlert(Base):
+    """A redeemed code scanned again by another member: one row per serial, ever."""
+
+    __tablename__ = "clone_alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    serial: Mapped[int] = mapped_column(BigInteger, unique=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"))
+    redeemed_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    attempted_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
