@@ -33,8 +33,7 @@ class PdfWriter:
         self._out = out
         self._pos = 0
         self._offsets = array("q", [0, 0, 0])  # index = object number; 1 and 2 filled at close
-        self._width_pt = page_mm[0] * MM_TO_PT
-        self._height_pt = page_mm[1] * MM_TO_PT
+        self.page_mm = page_mm
         self.pages = 0
         self._write(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
 
@@ -59,17 +58,19 @@ class PdfWriter:
         )
         self._write(stream)
         self._write(b"\nendstream\nendobj\n")
-        # The image is drawn at the DPI's scale from the top-left corner of the page.
+        # The page is exactly the image at the DPI's scale (the template's page size rounded
+        # to whole printer dots, at most half a dot off), so a renderer at that DPI maps
+        # one image pixel to one device pixel and nothing is resampled.
         w = width_px * 72 / dpi
         h = height_px * 72 / dpi
-        ops = b"q %.4f 0 0 %.4f 0 %.4f cm /Im0 Do Q" % (w, h, self._height_pt - h)
+        ops = b"q %.4f 0 0 %.4f 0 0 cm /Im0 Do Q" % (w, h)
         self._begin(content)
         self._write(b"<< /Length %d >>\nstream\n%s\nendstream\nendobj\n" % (len(ops), ops))
         self._begin(page)
         self._write(
             b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %.4f %.4f] /Contents %d 0 R "
             b"/Resources << /XObject << /Im0 %d 0 R >> >> >>\nendobj\n"
-            % (self._width_pt, self._height_pt, content, image)
+            % (w, h, content, image)
         )
         self.pages += 1
 
