@@ -1,0 +1,137 @@
+"""Outcomes of a refused scan and of member operations, each with a stable ``code``.
+
+``malformed``, ``typo`` and ``forged`` come from the codec (no database involved); the
+rest are decided against the database. Messages come from fixed templates: none holds
+the scanned text, a code, or a phone number.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from loyalcode.codegen.errors import (
+    CodeTypo,
+    ForgedCode,
+    InvalidInput,
+    LoyalcodeError,
+    MalformedCode,
+    RedemptionError,
+)
+
+
+class UnknownCode(RedemptionError):
+    """Well formed and authentic, but its serial is in no batch."""
+
+    code = "unknown"
+    template = "This code is not known."
+
+
+class NotActivated(RedemptionError):
+    code = "not_activated"
+    template = "This code has not been activated for sale yet."
+
+
+class BatchVoidScan(RedemptionError):
+    """The code's batch was voided (same code as the codegen ``BatchVoid``)."""
+
+    code = "batch_void"
+    template = "This code belongs to a batch that has been withdrawn."
+
+
+class NotYetValid(RedemptionError):
+    code = "not_yet_valid"
+    template = "This code can be redeemed from {redeem_from}."
+
+
+class Expired(RedemptionError):
+    code = "expired"
+    template = "This code could be redeemed until {redeem_until}."
+
+
+class AlreadyRedeemed(RedemptionError):
+    """A redeemed code scanned again; ``same_member`` tells a repeat from a clone."""
+
+    code = "already_redeemed"
+
+    def __init__(self, *, same_member: bool) -> None:
+        message = (
+            "You have already redeemed this code."
+            if same_member
+            else "This code has already been redeemed by another member."
+        )
+        super().__init__(message, same_member=same_member)
+        self.same_member = same_member
+
+
+class PhoneRequired(RedemptionError):
+    code = "phone_required"
+    template = "Bind a phone number to earn points."
+
+
+class Throttled(RedemptionError):
+    code = "throttled"
+    template = "Too many failed attempts: try again in {retry_after} seconds."
+
+    def __init__(self, *, retry_after: int) -> None:
+        super().__init__(retry_after=retry_after)
+        self.retry_after = retry_after
+
+
+class InvalidPhone(RedemptionError):
+    code = "invalid_phone"
+    template = "Not a valid phone number."
+
+
+class InvalidIdentity(InvalidInput):
+    code = "invalid_identity"
+    template = "Invalid {kind}: use 1 to 128 printable characters."
+
+
+class MemberNotFound(LoyalcodeError):
+    code = "member_not_found"
+    template = "No member found for {by}."
+
+
+class EventNotFound(LoyalcodeError):
+    code = "event_not_found"
+    template = "Event {event} not found."
+
+
+def error_codes() -> dict[str, type[LoyalcodeError]]:
+    """Every scan outcome's stable code and its class (for docs and tests)."""
+    classes: list[Any] = [
+        MalformedCode,
+        CodeTypo,
+        ForgedCode,
+        UnknownCode,
+        NotActivated,
+        BatchVoidScan,
+        NotYetValid,
+        Expired,
+        AlreadyRedeemed,
+        PhoneRequired,
+        Throttled,
+        InvalidPhone,
+    ]
+    return {c.code: c for c in classes}
+
+
+__all__ = [
+    "RedemptionError",
+    "MalformedCode",
+    "CodeTypo",
+    "ForgedCode",
+    "UnknownCode",
+    "NotActivated",
+    "BatchVoidScan",
+    "NotYetValid",
+    "Expired",
+    "AlreadyRedeemed",
+    "PhoneRequired",
+    "Throttled",
+    "InvalidPhone",
+    "InvalidIdentity",
+    "MemberNotFound",
+    "EventNotFound",
+    "error_codes",
+]

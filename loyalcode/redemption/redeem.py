@@ -1,0 +1,471 @@
+"""The redemption hot path: one call per scan, points credited exactly once.
+
+:meth:`Redeemer.redeem` does, in this order of outcomes::
+
+    throttle check (a throttled identity gets ``throttled``, valid code or not)
+    → normalise → check character → tag           (no database: malformed/typo/forged)
+    → batch by serial range                        (unknown)
+    → batch void, window, activation               (batch_void, not_yet_valid, expired, not_activated)
+    → member by phone (created on a first scan) or openid (phone_required)
+    → INSERT the redemption, unique serial         (already_redeemed)
+    → ledger entry, balance, events                — one transaction
+
+Failures that count against the throttle (malformed, typo, forged, unknown) bump the
+identity's counter in a transaction of their own, and a clone alert is recorded the
+same way, so raising the error never rolls them back.
+
+The code is decoded before the throttle is read, but the throttle decides the answer
+first: a throttled identity gets ``throttled`` whatever the code, so the throttle is
+no oracle. Written for speed: plain SQL compiled once, one query for every state
+check, no ORM object per scan, the key loaded once per :class:`Redeemer`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import JSON, Connection, Date, DateTime, Float, bindparam, exc, text
+
+from loyalcode.codegen import db
+from loyalcode.codegen.codec import decode_scan
+from loyalcode.codegen.context import Context, open_context
+from loyalcode.codegen.errors import (
+    ChannelNotFound,
+    CodeTypo,
+    ForgedCode,
+    InvalidInput,
+    MalformedCode,
+)
+from loyalcode.codegen.regions import contains, normalize_region
+from loyalcode.redemption import members, throttle
+from loyalcode.redemption.errors import (
+    AlreadyRedeemed,
+    BatchVoidScan,
+    Expired,
+    NotActivated,
+    NotYetValid,
+    PhoneRequired,
+    Throttled,
+    UnknownCode,
+)
+from loyalcode.redemption.events import EventRef, emit
+from loyalcode.redemption.settings import RedemptionSettings
+from loyalcode.redemption.timeutil import utc
+
+_TS = DateTime(timezone=True)
+MAX_SOURCE = 128
+
+
+@dataclass(frozen=True, slots=True)
+class RedemptionResult:
+    """What a successful redemption did.
+
+    ``points`` credited, the member's new ``balance``, the ``batch`` id and its
+    ``sku``, the attributed ``channel`` (code) and its region, the ``scan_region``
+    the front end passed and whether the two disagree (``diversion``, 窜货), the
+    ``member`` id, whether the member was created by this scan (``joined``), the
+    code's ``serial`` and the ``events`` written to the outbox.
+    """
+
+    points: int
+    balance: int
+    batch: int
+    sku: str
+    channel: str | None
+    diversion: bool
+    scan_region: str | None
+    channel_region: str | None
+    member: int
+    events: tuple[EventRef, ...]
+    serial: int
+    joined: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``redeem --json`` body."""
+        return {
+            "points": self.points,
+            "balance": self.balance,
+            "batch": self.batch,
+            "sku": self.sku,
+            "channel": self.channel,
+            "diversion": self.diversion,
+            "scan_region": self.scan_region,
+            "channel_region": self.channel_region,
+            "member": self.member,
+            "events": [e.to_dict() for e in self.events],
+            "serial": self.serial,
+            "joined": self.joined,
+        }
+
+
+# --- statements (compiled once, cached by SQLAlchemy) ----------------------------------
+
+#: Everything the state checks need, in one round trip: the throttle, the members the
+#: phone and the openid name, the batch whose range holds the serial, and the newest
+#: activation covering it with its channel.
+_STATE = text(
+    f"SELECT ({throttle.THROTTLED_SINCE}) AS throttled_since, "
+    "(SELECT m.id FROM members m WHERE m.phone = :phone) AS phone_member, "
+    "(SELECT i.member_id FROM member_identities i "
+    " WHERE i.kind = 'openid' AND i.value = :openid) AS openid_member, "
+    "b.id AS batch_id, b.serial_end, b.sku, b.points, b.status, b.redeem_from, b.redeem_until, "
+    "a.channel_id, c.code AS channel_code, c.region AS channel_region "
+    "FROM (SELECT 1 AS one) AS x "
+    "LEFT JOIN batches b ON b.id = (SELECT b2.id FROM batches b2 WHERE b2.serial_start <= :serial "
+    " ORDER BY b2.serial_start DESC LIMIT 1) "
+    "LEFT JOIN activations a ON a.id = (SELECT a2.id FROM activations a2 WHERE a2.batch_id = b.id "
+    " AND a2.serial_start <= :serial AND a2.serial_end > :serial ORDER BY a2.id DESC LIMIT 1) "
+    "LEFT JOIN channels c ON c.id = a.channel_id"
+).columns(throttled_since=Float, redeem_from=Date, redeem_until=Date)
+
+# The UNIQUE serial is the exactly-once guard: the insert either creates the row or
+# does nothing (a concurrent transaction with the same serial waits for the first one
+# and then does nothing). Never check-then-write.
+_INSERT_REDEMPTION = text(
+    "INSERT INTO redemptions (serial, batch_id, member_id, channel_id, purchase_channel_id, "
+    "points, scan_region, diversion, source, redeemed_at) VALUES (:serial, :batch_id, "
+    ":member_id, :channel_id, :purchase_channel_id, :points, :scan_region, :diversion, :source, "
+    ":now) ON CONFLICT (serial) DO NOTHING RETURNING id"
+).bindparams(bindparam("now", type_=_TS))
+_REDEEMED_BY = text("SELECT member_id FROM redemptions WHERE serial = :serial")
+_INSERT_LEDGER = text(
+    "INSERT INTO ledger (member_id, delta, kind, reason, redemption_serial, created_at) "
+    "VALUES (:member_id, :points, 'earn', 'code redeemed', :serial, :now)"
+).bindparams(bindparam("now", type_=_TS))
+_ADD_BALANCE = text(
+    "UPDATE members SET balance = balance + :points WHERE id = :member_id RETURNING balance"
+)
+_CHANNEL_ID = text("SELECT id FROM channels WHERE code = :code")
+_PHONE_OF = text("SELECT phone FROM members WHERE id = :id")
+_CLONE = text(
+    "INSERT INTO clone_alerts (serial, batch_id, redeemed_by_id, attempted_by_id, created_at) "
+    "VALUES (:serial, :batch_id, :redeemed_by, :attempted_by, :now) "
+    "ON CONFLICT (serial) DO NOTHING RETURNING id"
+).bindparams(bindparam("now", type_=_TS))
+
+#: PostgreSQL: the redemption, its ledger entry, the balance and the points_earned
+#: event in one statement (data-modifying CTEs): one round trip instead of four. When
+#: the serial exists, ``r`` is empty and nothing else is written.
+_CREDIT_PG = text(
+    "WITH r AS (INSERT INTO redemptions (serial, batch_id, member_id, channel_id, "
+    "purchase_channel_id, points, scan_region, diversion, source, redeemed_at) VALUES (:serial, "
+    ":batch_id, :member_id, :channel_id, :purchase_channel_id, :points, :scan_region, :diversion, "
+    ":source, :now) ON CONFLICT (serial) DO NOTHING RETURNING serial), "
+    "l AS (INSERT INTO ledger (member_id, delta, kind, reason, redemption_serial, created_at) "
+    "SELECT :member_id, :points, 'earn', 'code redeemed', r.serial, :now FROM r), "
+    "u AS (UPDATE members SET balance = balance + :points WHERE id = :member_id "
+    "AND EXISTS (SELECT 1 FROM r) RETURNING balance), "
+    "e AS (INSERT INTO events (type, member_id, payload, created_at) "
+    "SELECT 'points_earned', :member_id, CAST(:payload AS json), :now FROM r RETURNING id) "
+    "SELECT (SELECT balance FROM u) AS balance, (SELECT id FROM e) AS event_id"
+).bindparams(bindparam("now", type_=_TS))
+
+
+class _UnknownSerial(Exception):
+    """Internal: the serial is in no batch (counted as a failure outside the tx)."""
+
+
+class _CloneAttempt(Exception):
+    """Internal: the code was redeemed by another member (alert outside the tx)."""
+
+    def __init__(self, serial: int, batch_id: int, redeemed_by: int, attempted_by: int | None):
+        super().__init__()
+        self.serial, self.batch_id = serial, batch_id
+        self.redeemed_by, self.attempted_by = redeemed_by, attempted_by
+
+
+class Redeemer:
+    """The CRM's entry point: ``Redeemer(url).redeem(scan, phone=...)``.
+
+    Takes a database URL (or an open :class:`~loyalcode.codegen.context.Context`),
+    loads and verifies the key once, and reads ``[redemption]`` from
+    ``loyalcode.toml`` unless ``settings`` are given. Safe to share between threads
+    (each call takes its own pooled connection); give each process its own.
+    """
+
+    def __init__(
+        self,
+        database: str | Context | None = None,
+        *,
+        settings: RedemptionSettings | None = None,
+    ) -> None:
+        self._owns_context = not isinstance(database, Context)
+        self.context = database if isinstance(database, Context) else open_context(database)
+        self.engine = self.context.engine
+        self.settings = settings or RedemptionSettings.from_config(self.context.config)
+        self._keyring = self.context.keyring()
+        self._tz = self.settings.tzinfo()
+        self._pg = self.engine.dialect.name == "postgresql"
+        self._window = self.settings.throttle_window_seconds
+        self._limit = self.settings.throttle_failures
+
+    def close(self) -> None:
+        """Close pooled connections (when this Redeemer opened the database)."""
+        if self._owns_context:
+            self.context.dispose()
+
+    def __enter__(self) -> Redeemer:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _connect(self) -> Iterator[Connection]:
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        except (exc.OperationalError, exc.ProgrammingError) as err:
+            raise db.translate_missing_schema(self.engine, err) from None
+
+    # --- the call -----------------------------------------------------------------------
+
+    def redeem(
+        self,
+        scan: str,
+        *,
+        phone: str | None = None,
+        openid: str | None = None,
+        region: str | None = None,
+        source: str | None = None,
+        purchase_channel: str | None = None,
+        now: dt.datetime | None = None,
+    ) -> RedemptionResult:
+        """Redeem one scan (a QR payload URL or a typed code) for a member.
+
+        ``phone`` (any common format; China by default) identifies the member, who
+        is created on a first scan; ``openid`` alone works for a member who has bound
+        a phone, else ``phone_required``. ``region`` is where the scan happened (GB/T
+        2260), ``source`` an IP or device id (its own throttle bucket),
+        ``purchase_channel`` a channel code the consumer names. ``now`` is for tests.
+
+        Returns a :class:`RedemptionResult`; raises a
+        :class:`~loyalcode.codegen.errors.RedemptionError` subclass per refusal.
+        """
+        when = utc(now)
+        ts = when.timestamp()
+        e164 = members.normalize_phone(phone) if phone is not None else None
+        openid_v = members.check_identity("openid", openid) if openid is not None else None
+        source_v = _check_source(source)
+        scan_region = normalize_region(region) if region is not None else None
+        ids = throttle.identities(e164, openid_v, source_v)
+
+        try:
+            serial = decode_scan(self._keyring, scan)[1]
+        except (MalformedCode, CodeTypo, ForgedCode):
+            if ids:
+                self._count_failure(ids, ts)  # raises Throttled instead when throttled
+            raise
+
+        with self._connect() as conn:
+            try:
+                with conn.begin():
+                    return self._redeem(
+                        conn, serial, e164, openid_v, source_v, scan_region, purchase_channel,
+                        when, ts, ids,
+                    )
+            except _UnknownSerial:
+                if ids:
+                    with conn.begin():
+                        throttle.record_failure(conn, ids, ts, self._window)
+                raise UnknownCode() from None
+            except _CloneAttempt as clone:
+                with conn.begin():
+                    self._clone_alert(conn, clone, when)
+                raise AlreadyRedeemed(same_member=False) from None
+
+    def _count_failure(self, ids: throttle.Identities, ts: float) -> None:
+        """Throttle check, then count the failure, in one transaction of its own."""
+        with self._connect() as conn, conn.begin():
+            since = throttle.throttled_since(conn, ids, ts, self._limit, self._window)
+            if since is not None:
+                raise Throttled(retry_after=self._retry_after(since, ts))
+            throttle.record_failure(conn, ids, ts, self._window)
+
+    def _retry_after(self, since: float, ts: float) -> int:
+        return max(1, math.ceil(since + self._window - ts))
+
+    def _redeem(
+        self,
+        conn: Connection,
+        serial: int,
+        e164: str | None,
+        openid: str | None,
+        source: str | None,
+        scan_region: str | None,
+        purchase_channel: str | None,
+        when: dt.datetime,
+        ts: float,
+        ids: throttle.Identities,
+    ) -> RedemptionResult:
+        st = conn.execute(
+            _STATE,
+            {
+                **throttle.params(ids),
+                "limit": self._limit,
+                "cutoff": ts - self._window,
+                "serial": serial,
+            },
+        ).one()
+        if st.throttled_since is not None:
+            raise Throttled(retry_after=self._retry_after(st.throttled_since, ts))
+        if st.batch_id is None or serial >= st.serial_end:
+            raise _UnknownSerial()
+        if st.status == "void":
+            raise BatchVoidScan()
+        today = when.astimezone(self._tz).date()
+        if st.redeem_from is not None and today < st.redeem_from:
+            raise NotYetValid(redeem_from=st.redeem_from.isoformat())
+        if st.status == "closed" or (st.redeem_until is not None and today > st.redeem_until):
+            until = st.redeem_until.isoformat() if st.redeem_until else "the batch was closed"
+            raise Expired(redeem_until=until)
+        if st.channel_id is None or st.status == "created":
+            raise NotActivated()
+
+        purchase_id = None
+        if purchase_channel is not None:
+            purchase_id = conn.execute(_CHANNEL_ID, {"code": purchase_channel}).scalar()
+            if purchase_id is None:
+                raise ChannelNotFound(channel=purchase_channel)
+
+        raised: list[EventRef] = []
+        joined = False
+        if e164 is None:  # openid alone: only a member who has bound a phone earns
+            member = st.openid_member
+            if member is None or conn.execute(_PHONE_OF, {"id": member}).scalar() is None:
+                raise PhoneRequired()
+        elif openid is not None and st.openid_member != st.phone_member:
+            bound = members.bind(
+                conn, now=when, phone=e164, identities={"openid": openid}, via="redeem"
+            )
+            member, joined = bound.member, bound.created
+            raised.extend(bound.events)
+        else:
+            member = st.phone_member
+            if member is None:
+                member, joined_events = members.create_member(conn, e164, when, "redeem")
+                joined = bool(joined_events)
+                raised.extend(joined_events)
+
+        channel_region = st.channel_region
+        diversion = bool(
+            scan_region and channel_region and not contains(channel_region, scan_region)
+        )
+        points = int(st.points)
+        payload = {
+            "member": member,
+            "serial": serial,
+            "batch": st.batch_id,
+            "sku": st.sku,
+            "points": points,
+            "channel": st.channel_code,
+        }
+        values = {
+            "serial": serial,
+            "batch_id": st.batch_id,
+            "member_id": member,
+            "channel_id": st.channel_id,
+            "purchase_channel_id": purchase_id,
+            "points": points,
+            "scan_region": scan_region,
+            "diversion": diversion,
+            "source": source,
+            "now": when,
+        }
+        if self._pg:
+            import json
+
+            credit = conn.execute(_CREDIT_PG, {**values, "payload": json.dumps(payload)}).one()
+            if credit.balance is None:
+                self._already_redeemed(conn, serial, st.batch_id, member, joined)
+            balance = int(credit.balance)
+            raised.append(EventRef(int(credit.event_id), "points_earned"))
+        else:
+            if conn.execute(_INSERT_REDEMPTION, values).scalar() is None:
+                self._already_redeemed(conn, serial, st.batch_id, member, joined)
+            conn.execute(_INSERT_LEDGER, values)
+            balance = int(conn.execute(_ADD_BALANCE, values).scalar_one())
+            raised.append(emit(conn, "points_earned", member, payload, when))
+        if diversion:
+            raised.append(
+                emit(
+                    conn,
+                    "diversion_alert",
+                    member,
+                    {
+                        "member": member,
+                        "serial": serial,
+                        "batch": st.batch_id,
+                        "channel": st.channel_code,
+                        "channel_region": channel_region,
+                        "scan_region": scan_region,
+                    },
+                    when,
+                )
+            )
+        return RedemptionResult(
+            points=points,
+            balance=balance,
+            batch=st.batch_id,
+            sku=st.sku,
+            channel=st.channel_code,
+            diversion=diversion,
+            scan_region=scan_region,
+            channel_region=channel_region,
+            member=member,
+            events=tuple(raised),
+            serial=serial,
+            joined=joined,
+        )
+
+    def _already_redeemed(
+        self, conn: Connection, serial: int, batch_id: int, member: int, joined: bool
+    ) -> None:
+        holder = conn.execute(_REDEEMED_BY, {"serial": serial}).scalar_one()
+        if holder == member:
+            raise AlreadyRedeemed(same_member=True)
+        # A member created in this transaction is rolled back with it.
+        raise _CloneAttempt(serial, batch_id, int(holder), None if joined else member)
+
+    def _clone_alert(self, conn: Connection, clone: _CloneAttempt, when: dt.datetime) -> None:
+        """One clone alert per code, ever: the unique serial of clone_alerts guards it."""
+        alert = conn.execute(
+            _CLONE,
+            {
+                "serial": clone.serial,
+                "batch_id": clone.batch_id,
+                "redeemed_by": clone.redeemed_by,
+                "attempted_by": clone.attempted_by,
+                "now": when,
+            },
+        ).scalar()
+        if alert is not None:
+            emit(
+                conn,
+                "clone_alert",
+                None,
+                {
+                    "serial": clone.serial,
+                    "batch": clone.batch_id,
+                    "redeemed_by": clone.redeemed_by,
+                    "attempted_by": clone.attempted_by,
+                },
+                when,
+            )
+
+
+def _check_source(source: str | None) -> str | None:
+    if source is None:
+        return None
+    value = source.strip() if isinstance(source, str) else ""
+    if not value or len(value) > MAX_SOURCE or not value.isprintable():
+        raise InvalidInput(f"A source is 1 to {MAX_SOURCE} printable characters.")
+    return value
+
+
+_ = JSON  # the events payload type (PostgreSQL path casts the JSON text itself)

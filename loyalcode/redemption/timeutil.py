@@ -1,0 +1,23 @@
+"""Times as the database stores them: timezone-aware UTC."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+UTC = dt.timezone.utc
+
+
+def utc(now: dt.datetime | None = None) -> dt.datetime:
+    """``now`` (naive means UTC) or the current time, as an aware UTC datetime."""
+    if now is None:
+        return dt.datetime.now(UTC)
+    if now.tzinfo is None:
+        return now.replace(tzinfo=UTC)
+    return now.astimezone(UTC)
+
+
+def from_db(value: dt.datetime | None) -> dt.datetime | None:
+    """A datetime read back (SQLite returns naive UTC) as aware UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
