@@ -339,7 +339,7 @@ class Redeemer:
             member = st.openid_member
             if member is None or conn.execute(_PHONE_OF, {"id": member}).scalar() is None:
                 raise PhoneRequired()
-        elif openid is not None and st.openid_member != st.phone_member:
+        elif openid is not None and (st.openid_member is None or st.openid_member != st.phone_member):
             bound = members.bind(
                 conn, now=when, phone=e164, identities={"openid": openid}, via="redeem"
             )

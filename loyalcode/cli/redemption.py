@@ -1,0 +1,198 @@
+"""Commands of redemption: activate, redeem, member show|bind, events list|ack."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Optional
+
+import typer
+
+from loyalcode.cli import app, emit_json, state
+
+JSON = typer.Option(False, "--json", help="Machine-readable JSON on stdout.")
+
+member_app = typer.Typer(help="Members: show, bind a phone or an external id.", no_args_is_help=True)
+events_app = typer.Typer(help="The events outbox the CRM reads.", no_args_is_help=True)
+app.add_typer(member_app, name="member")
+app.add_typer(events_app, name="events")
+
+
+@contextmanager
+def _context() -> Iterator[Any]:
+    """The deployment's context, its connections closed when the command ends."""
+    from loyalcode.codegen.context import open_context
+
+    ctx = open_context(state.db_url)
+    try:
+        yield ctx
+    finally:
+        ctx.dispose()
+
+
+@app.command()
+def activate(
+    batch_id: str = typer.Argument(..., metavar="ID", help="Batch id."),
+    channel: Optional[str] = typer.Option(
+        None, "--channel", help="Channel code (default: the batch's channel)."
+    ),
+    seq_from: Optional[int] = typer.Option(None, "--from", help="First sequence number (from 1)."),
+    seq_to: Optional[int] = typer.Option(None, "--to", help="Last sequence number (inclusive)."),
+    json_out: bool = JSON,
+) -> None:
+    """Bind a shipped range of a batch to a channel; the latest activation wins."""
+    from loyalcode.redemption.activation import activate as do_activate
+
+    with _context() as ctx, ctx.session() as s, s.begin():
+        info = do_activate(s, batch_id, channel=channel, seq_from=seq_from, seq_to=seq_to)
+    if json_out:
+        emit_json(info.to_dict())
+    else:
+        typer.echo(
+            f"Batch {info.batch} codes {info.seq_from}..{info.seq_to} "
+            f"({info.serial_end - info.serial_start}) activated for channel {info.channel}."
+        )
+
+
+@app.command()
+def redeem(
+    scan: str = typer.Argument(..., help="The scanned QR payload or the typed code."),
+    phone: Optional[str] = typer.Option(None, "--phone", help="Member's phone (China by default)."),
+    openid: Optional[str] = typer.Option(None, "--openid", help="Member's WeChat openid."),
+    region: Optional[str] = typer.Option(None, "--region", help="Where the scan happened (GB/T 2260)."),
+    source: Optional[str] = typer.Option(None, "--source", help="IP or device id (throttle bucket)."),
+    purchase_channel: Optional[str] = typer.Option(
+        None, "--purchase-channel", help="Channel code where the consumer says they bought."
+    ),
+    json_out: bool = JSON,
+) -> None:
+    """Redeem one scan for a member: points credited exactly once."""
+    from loyalcode.redemption.redeem import Redeemer
+
+    with Redeemer(state.db_url) as redeemer:
+        result = redeemer.redeem(
+            scan,
+            phone=phone,
+            openid=openid,
+            region=region,
+            source=source,
+            purchase_channel=purchase_channel,
+        )
+    if json_out:
+        emit_json(result.to_dict())
+        return
+    where = f" via channel {result.channel}" if result.channel else ""
+    typer.echo(
+        f"Credited {result.points} points to member {result.member} "
+        f"(balance {result.balance}) for batch {result.batch} ({result.sku}){where}."
+    )
+    if result.diversion:
+        typer.echo(
+            f"Diversion: scanned in region {result.scan_region}, "
+            f"channel region {result.channel_region}.",
+            err=True,
+        )
+
+
+def _identities(openid: str | None, unionid: str | None, shop: str | None) -> dict[str, str]:
+    found = {"openid": openid, "unionid": unionid, "shop": shop}
+    return {k: v for k, v in found.items() if v is not None}
+
+
+@member_app.command("show")
+def member_show(
+    member_id: Optional[int] = typer.Option(None, "--id", help="Member id."),
+    phone: Optional[str] = typer.Option(None, "--phone", help="Phone number."),
+    openid: Optional[str] = typer.Option(None, "--openid", help="WeChat openid."),
+    unionid: Optional[str] = typer.Option(None, "--unionid", help="WeChat unionid."),
+    shop: Optional[str] = typer.Option(None, "--shop", help="A shop's member id."),
+    ledger: bool = typer.Option(False, "--ledger", help="Include every ledger entry."),
+    json_out: bool = JSON,
+) -> None:
+    """Show a member: phone, balance (and its ledger's sum), identities."""
+    from loyalcode.redemption import members
+
+    with _context() as ctx, ctx.engine.connect().execution_options(sqlite_deferred=True) as conn:
+        mid = members.find_member(
+            conn, member_id=member_id, phone=phone, identities=_identities(openid, unionid, shop)
+        )
+        info = members.member_info(conn, mid, with_ledger=ledger)
+        conn.rollback()
+    if json_out:
+        emit_json(info.to_dict())
+        return
+    typer.echo(f"Member {info.id}  phone {info.phone or '-'}  balance {info.balance}")
+    for kind, value in info.identities:
+        typer.echo(f"  {kind}: {value}")
+    typer.echo(f"  redemptions: {info.redemptions}")
+    for line in info.ledger:
+        ref = f" serial {line.redemption_serial}" if line.redemption_serial is not None else ""
+        typer.echo(f"  {line.created_at:%Y-%m-%d %H:%M} {line.delta:+d} {line.kind}: {line.reason}{ref}")
+
+
+@member_app.command("bind")
+def member_bind(
+    phone: Optional[str] = typer.Option(None, "--phone", help="Phone number to bind."),
+    member_id: Optional[int] = typer.Option(None, "--id", help="The member to bind to."),
+    openid: Optional[str] = typer.Option(None, "--openid", help="WeChat openid."),
+    unionid: Optional[str] = typer.Option(None, "--unionid", help="WeChat unionid."),
+    shop: Optional[str] = typer.Option(None, "--shop", help="A shop's member id."),
+    json_out: bool = JSON,
+) -> None:
+    """Bind a phone and/or external ids to a member; a phone held by another member
+    merges the two."""
+    from loyalcode.redemption import members
+    from loyalcode.redemption.timeutil import utc
+
+    with _context() as ctx, ctx.engine.connect() as conn, conn.begin():
+        result = members.bind(
+            conn,
+            now=utc(),
+            phone=phone,
+            member_id=member_id,
+            identities=_identities(openid, unionid, shop),
+        )
+    if json_out:
+        emit_json(result.to_dict())
+        return
+    how = "created" if result.created else "updated"
+    typer.echo(f"Member {result.member} {how}.")
+    if result.merged_from is not None:
+        typer.echo(f"Member {result.merged_from} was merged into member {result.member}.")
+
+
+@events_app.command("list")
+def events_list(
+    pending: bool = typer.Option(False, "--pending", help="Only events not yet acknowledged."),
+    after: int = typer.Option(0, "--after", help="Only events with a larger id."),
+    limit: int = typer.Option(1000, "--limit", help="At most this many events."),
+    json_out: bool = JSON,
+) -> None:
+    """List events of the outbox, oldest first."""
+    from loyalcode.redemption.events import list_events
+
+    with _context() as ctx, ctx.engine.connect().execution_options(sqlite_deferred=True) as conn:
+        rows = list_events(conn, pending=pending, after=after, limit=limit)
+        conn.rollback()
+    if json_out:
+        emit_json([row.to_dict() for row in rows])
+        return
+    for row in rows:
+        acked = "acked" if row.acknowledged_at else "pending"
+        typer.echo(f"{row.id}\t{row.type}\t{row.member or '-'}\t{acked}\t{row.created_at:%Y-%m-%d %H:%M:%S}")
+
+
+@events_app.command("ack")
+def events_ack(
+    ids: list[int] = typer.Argument(..., metavar="ID...", help="Event ids to acknowledge."),
+    json_out: bool = JSON,
+) -> None:
+    """Acknowledge events (the CRM has handled them). Unknown ids acknowledge nothing."""
+    from loyalcode.redemption.events import acknowledge
+
+    with _context() as ctx, ctx.engine.connect() as conn, conn.begin():
+        done = acknowledge(conn, ids)
+    if json_out:
+        emit_json({"acknowledged": done, "already": [i for i in ids if i not in done]})
+    else:
+        typer.echo(f"Acknowledged {len(done)} event(s).")
