@@ -82,14 +82,24 @@ def db_check(json_out: bool = JSON) -> None:
     db.check_connection(ctx.engine)
     current, head = db.current_revision(ctx.engine), db.head_revision()
     diffs = db.drift(ctx.engine) if current == head else []
-    body = {"revision": current, "head": head, "drift": [str(d) for d in diffs]}
-    if json_out:
-        emit_json(body)
+    # One JSON document on stdout either way: the body when clean, else the error
+    # (with the revisions as facts), never both.
     if current != head:
-        raise SchemaDrift(detail=f"Database is at {current}, the newest migration is {head}: run 'loyalcode db upgrade'.")
+        raise SchemaDrift(
+            detail=f"Database is at {current}, the newest migration is {head}: run 'loyalcode db upgrade'.",
+            revision=current,
+            head=head,
+        )
     if diffs:
-        raise SchemaDrift(detail=f"Database schema differs from the models in {len(diffs)} place(s).")
-    if not json_out:
+        raise SchemaDrift(
+            detail=f"Database schema differs from the models in {len(diffs)} place(s): "
+            + "; ".join(str(d) for d in diffs[:3]).replace("\n", " "),
+            revision=current,
+            head=head,
+        )
+    if json_out:
+        emit_json({"revision": current, "head": head, "drift": []})
+    else:
         typer.echo(f"Database is at {head}; no drift.")
 
 
