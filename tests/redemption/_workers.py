@@ -1,0 +1,34 @@
+"""Process bodies for the concurrency tests (imported by spawned processes)."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+
+def redeem_all(url: str, scans: list[str], phones: list[str], seed: int, barrier: Any, out: Any) -> None:
+    """Open a Redeemer, wait for every process, then redeem ``scans`` in a shuffled order,
+    each with a phone from ``phones``; put ``[(outcome, same_member), ...]`` on ``out``."""
+    from loyalcode.codegen.errors import RedemptionError
+    from loyalcode.redemption import Redeemer
+
+    rng = random.Random(seed)
+    order = list(scans)
+    rng.shuffle(order)
+    results: list[tuple[str, Any]] = []
+    try:
+        redeemer = Redeemer(url)
+        with redeemer.engine.connect() as conn:  # connect before the start line
+            conn.exec_driver_sql("SELECT 1")
+            conn.rollback()
+        barrier.wait(timeout=120)
+        for scan in order:
+            try:
+                redeemer.redeem(scan, phone=rng.choice(phones))
+                results.append(("ok", None))
+            except RedemptionError as err:
+                results.append((err.code, getattr(err, "same_member", None)))
+        redeemer.close()
+    except BaseException as exc:  # report, never hang the test
+        results.append(("crash", f"{type(exc).__name__}: {exc}"))
+    out.put(results)
