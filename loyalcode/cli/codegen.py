@@ -269,12 +269,15 @@ def export_cmd(
         batch, keyring, fmt=fmt, seq_from=start, seq_to=end, with_serial=with_serial, visible_salt=salt
     )
     total = end - start + 1
-    with progress(total, f"export batch {batch.id}") as bar:
-        if out is None:
+    label = f"export batch {batch.id}"
+    if out is None:
+        with progress(total, label) as bar:
             codes, size = write_export(pieces, sys.stdout.buffer, bar.update)
             sys.stdout.flush()
-        else:
-            codes, size = _write_atomically(out, pieces, bar.update)
+    else:
+        # The bar starts only once the file is open: an unwritable --out is refused
+        # with its one error line, not a progress label before it.
+        codes, size = _write_atomically(out, pieces, lambda: progress(total, label))
     if json_out and out is not None:
         emit_json({"batch": batch.id, "from": start, "to": end, "count": codes, "format": fmt,
                    "bytes": size, "out": str(out)})
@@ -282,7 +285,7 @@ def export_cmd(
         notice(f"Wrote {codes:,} codes of batch {batch.id} to {out}.")
 
 
-def _write_atomically(out: Path, pieces, on_progress):  # type: ignore[no-untyped-def]
+def _write_atomically(out: Path, pieces, make_bar):  # type: ignore[no-untyped-def]
     """Write to a temporary file beside ``out`` and rename it when complete."""
     from loyalcode.codegen.export import write_export
 
@@ -292,8 +295,8 @@ def _write_atomically(out: Path, pieces, on_progress):  # type: ignore[no-untype
     except OSError as exc:
         raise OutputError(path=str(out), reason=exc.strerror or type(exc).__name__) from None
     try:
-        with f:
-            result = write_export(pieces, f, on_progress)
+        with f, make_bar() as bar:
+            result = write_export(pieces, f, bar.update)
         os.replace(tmp, out)
     except BaseException as exc:
         tmp.unlink(missing_ok=True)

@@ -58,7 +58,29 @@ class PayloadTemplate:
             parts.append(("field", name))
         if ("field", "code") not in parts:
             raise InvalidTemplate(value=text, reason="it must contain {code}")
-        return cls(text=text, parts=tuple(parts))
+        template = cls(text=text, parts=tuple(parts))
+        template._require_scannable(gtin)
+        return template
+
+    def _require_scannable(self, gtin: str | None) -> None:
+        """A scan of the payload must give the code back (normalisation reads the ``c``
+        query parameter, else the last path segment of a URL, else the whole text);
+        otherwise every label printed from it would redeem nothing."""
+        from loyalcode.codegen.errors import MalformedCode
+        from loyalcode.codegen.normalize import normalize_scan
+
+        sample = "7KX49QPM2HDF8W3T"
+        rendered = self.render(code=sample, serial="ABCD2345", gtin=gtin or "09501101020917", batch=1)
+        try:
+            ok = normalize_scan(rendered) == sample
+        except MalformedCode:
+            ok = False
+        if not ok:
+            raise InvalidTemplate(
+                value=self.text,
+                reason="a scan of it would not give the code back; put {code} in the c query "
+                "parameter, as the last path segment of a URL, or alone",
+            )
 
     @property
     def uses_serial(self) -> bool:
