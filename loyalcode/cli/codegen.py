@@ -345,4 +345,6 @@ def check_cmd(
     out.write("".join(buf))
     out.flush()
     if not all_ok:
-        raise typer.Exit(1)
+        # SystemExit, not typer.Exit: under standalone_mode=False click turns Exit into a
+        # return value, which main() drops, and the command exited 0 on a forged code.
+        raise SystemExit(1)
