@@ -108,7 +108,9 @@ class Redemption(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     serial: Mapped[int] = mapped_column(BigInteger, unique=True)
-    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), index=True)
+    # No index on batch_id: a batch is a serial range, so the unique serial index
+    # answers "redemptions of batch N" (serial >= start AND serial < end).
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"))
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
     channel_id: Mapped[int | None] = mapped_column(ForeignKey("channels.id"))
     purchase_channel_id: Mapped[int | None] = mapped_column(ForeignKey("channels.id"))
@@ -134,17 +136,18 @@ class LedgerEntry(Base):
     delta: Mapped[int] = mapped_column(BigInteger)
     kind: Mapped[str] = mapped_column(String(32))
     reason: Mapped[str] = mapped_column(String(200))
-    redemption_serial: Mapped[int | None] = mapped_column(
-        ForeignKey("redemptions.serial"), index=True
-    )
+    redemption_serial: Mapped[int | None] = mapped_column(ForeignKey("redemptions.serial"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
 class Event(Base):
-    """The outbox the CRM reads: written in the same transaction as its cause."""
+    """The outbox the CRM reads: written in the same transaction as its cause.
+
+    Readers page by id (``id > last seen``), which the primary key serves; there is
+    deliberately no index on ``acknowledged_at``, so writing an event costs less.
+    """
 
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_acknowledged_at_id", "acknowledged_at", "id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     type: Mapped[str] = mapped_column(String(32))

@@ -47,7 +47,6 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_events'))
     )
     with op.batch_alter_table('events', schema=None) as batch_op:
-        batch_op.create_index('ix_events_acknowledged_at_id', ['acknowledged_at', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_events_member_id'), ['member_id'], unique=False)
 
     op.create_table('member_identities',
@@ -112,7 +111,6 @@ def upgrade() -> None:
     sa.UniqueConstraint('serial', name=op.f('uq_redemptions_serial'))
     )
     with op.batch_alter_table('redemptions', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_redemptions_batch_id'), ['batch_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_redemptions_member_id'), ['member_id'], unique=False)
 
     op.create_table('ledger',
@@ -129,19 +127,16 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('ledger', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_ledger_member_id'), ['member_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_ledger_redemption_serial'), ['redemption_serial'], unique=False)
 
 
 
 def downgrade() -> None:
     with op.batch_alter_table('ledger', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_ledger_redemption_serial'))
         batch_op.drop_index(batch_op.f('ix_ledger_member_id'))
 
     op.drop_table('ledger')
     with op.batch_alter_table('redemptions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_redemptions_member_id'))
-        batch_op.drop_index(batch_op.f('ix_redemptions_batch_id'))
 
     op.drop_table('redemptions')
     op.drop_table('clone_alerts')
@@ -155,7 +150,6 @@ def downgrade() -> None:
     op.drop_table('member_identities')
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_events_member_id'))
-        batch_op.drop_index('ix_events_acknowledged_at_id')
 
     op.drop_table('events')
     op.drop_table('scan_failures')
