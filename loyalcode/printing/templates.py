@@ -203,10 +203,11 @@ def validate(t: Template) -> None:
     if t.qr_size_mm <= 0 or cx - half < -1e-3 or cy - half < -1e-3 \
             or cx + half > t.label_mm[0] + 1e-3 or cy + half > t.label_mm[1] + 1e-3:
         raise bad("the QR square does not fit inside the label")
-    # Calibration must not push any ink off the page (it would be cut off, not printed).
-    for x, y in ((0.0, 0.0), (right, bottom)):
+    # Calibration must not push any ink (inside the labels' padding) off the page.
+    p = min(LABEL_PADDING_MM, t.label_mm[0] / 4, t.label_mm[1] / 4)
+    for x, y in ((t.margin_mm[0] + p, t.margin_mm[1] + p), (right - p, bottom - p)):
         px, py = t.place_mm(x, y)
-        if px < -0.5 or py < -0.5 or px > t.page_mm[0] + 0.5 or py > t.page_mm[1] + 0.5:
+        if px < 0 or py < 0 or px > t.page_mm[0] or py > t.page_mm[1]:
             raise bad("the calibration shift/scale moves labels off the page")
 
 
