@@ -17,6 +17,7 @@ import signal
 import threading
 import time
 from collections import deque
+from concurrent.futures import Future, ProcessPoolExecutor
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -191,23 +192,25 @@ def _rendered(spec: SheetSpec, fmt: str, pages: Iterator[PageLabels], workers: i
         for task in tasks:
             yield from zip(task, render_pages(renderer, fmt, task))
         return
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    pool = multiprocessing.get_context(method).Pool(workers, _init_worker, (spec, fmt))
+    # forkserver: workers fork from a clean single-threaded server, never from a parent
+    # that may hold locks in other threads; ProcessPoolExecutor reports a dead worker
+    # (BrokenProcessPool) instead of waiting for it forever.
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(spec, fmt))
     try:
-        pending: deque[tuple[list[PageLabels], Any]] = deque()
+        pending: deque[tuple[list[PageLabels], Future[list[bytes]]]] = deque()
         limit = workers * TASKS_IN_FLIGHT_PER_WORKER
         for task in tasks:
-            pending.append((task, pool.apply_async(_render_task, (task,))))
+            pending.append((task, pool.submit(_render_task, task)))
             while len(pending) >= limit:
                 done, result = pending.popleft()
-                yield from zip(done, result.get())
+                yield from zip(done, result.result())
         while pending:
             done, result = pending.popleft()
-            yield from zip(done, result.get())
-        pool.close()
+            yield from zip(done, result.result())
     finally:
-        pool.terminate()
-        pool.join()
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _worker_count(requested: int | None, total: int | None) -> int:
