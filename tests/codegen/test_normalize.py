@@ -132,3 +132,23 @@ def test_examples_of_junk(junk: str) -> None:
 def test_non_text_is_malformed(value: object) -> None:
     with pytest.raises(MalformedCode):
         normalize_scan(value)  # type: ignore[arg-type]
+
+
+def _outcome(fn, scan: str) -> object:  # type: ignore[no-untyped-def]
+    try:
+        return fn(scan)
+    except MalformedCode:
+        return MalformedCode
+
+
+@settings(max_examples=1000)
+@given(
+    st.sampled_from(["https://", "HTTP://", "x+y.z://"]),
+    st.text(alphabet="ab/?#&=c%+2 \t\n-;C[]:" + ALPHABET[:6], max_size=30),
+)
+def test_hand_split_url_matches_the_standard_library(scheme: str, rest: str) -> None:
+    """The hot path splits URLs by hand; it must agree with urlsplit + parse_qs."""
+    from loyalcode.codegen.normalize import _from_url, _from_url_reference
+
+    scan = scheme + rest
+    assert _outcome(_from_url, scan) == _outcome(_from_url_reference, scan)
