@@ -35,6 +35,6 @@ def test_no_run_of_eight_symbols_in_the_database(db_url: str, keyring, tmp_path:
         assert path in files
         for p in files:  # the database file, -wal, -shm
             blobs[p.name] = p.read_bytes()
-    for name, data in blobs.items():
-        assert data
+    assert blobs["tables as text"] and (path is None or blobs[path.name])
+    for name, data in blobs.items():  # a -wal file may be empty after a checkpoint
         assert not find_windows(data, wanted), name
