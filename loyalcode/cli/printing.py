@@ -62,6 +62,7 @@ def print_cmd(
     from loyalcode.codegen.context import open_context
     from loyalcode.codegen.labels import iter_label_chunks
     from loyalcode.printing.layout import check_dpi
+    from loyalcode.printing.output import preflight
     from loyalcode.printing.run import FORMATS, PrintOptions, prepare, print_labels
     from loyalcode.printing.errors import InvalidFormat
     from loyalcode.printing.qr import check_ec
@@ -74,6 +75,7 @@ def print_cmd(
     if dpi is not None:
         check_dpi(dpi)
     check_ec(ec)
+    preflight(out, fmt)
     options = PrintOptions(
         template=tmpl, fmt=fmt, dpi=dpi, ec=ec, with_serial=not no_serial,
         caption=caption, font=str(font) if font else None, workers=workers,

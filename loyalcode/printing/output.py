@@ -117,3 +117,18 @@ class AtomicPageDir:
             raise _fail(self.path, err) from None
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
+
+
+def preflight(path: str | os.PathLike[str], fmt: str) -> None:
+    """Refuse an output path that cannot work before any rendering starts."""
+    path = Path(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise _fail(path, f"the directory {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise _fail(path, f"the directory {parent} is not writable")
+    if fmt == "png":
+        if path.exists() and not path.is_dir():
+            raise _fail(path, "it exists and is not a directory")
+    elif path.is_dir():
+        raise _fail(path, "it is a directory")
