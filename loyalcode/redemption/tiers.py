@@ -1,0 +1,244 @@
+"""Tiers (普卡 → 银卡 → 金卡 → 钻卡) over points earned in a rolling window.
+
+A member's tier follows the points earned from scans (ledger kind ``earn``) in the
+last ``loyalty.tier_window_days`` days, not the balance: spending points never costs
+a tier. Upgrades happen as the points are earned (:class:`EarnHook`, called by the
+redemption hot path: one query per scan); downgrades, when old earnings leave the
+window, by :func:`evaluate` (``loyalcode tiers evaluate``, e.g. nightly). Every change,
+up or down, writes a ``tier_changed`` event. A tier's multiplier scales the points a
+scan credits.
+
+Tier changes are compare-and-set (``UPDATE ... WHERE tier = :old``), so an earn-time
+upgrade and a concurrent evaluation never both write an event for one change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, DateTime, bindparam, text
+
+from loyalcode.redemption.events import EventRef
+from loyalcode.redemption.loyalty_settings import LoyaltySettings, Tier
+from loyalcode.redemption.members import resolve_id
+from loyalcode.redemption.moments import emit_moment
+
+_TS = DateTime(timezone=True)
+
+_SET = text(
+    "UPDATE member_tiers SET tier = :new, changed_at = :now WHERE member_id = :member AND tier = :old"
+).bindparams(bindparam("now", type_=_TS))
+_FIRST = text(
+    "INSERT INTO member_tiers (member_id, tier, changed_at) VALUES (:member, :new, :now) "
+    "ON CONFLICT (member_id) DO NOTHING"
+).bindparams(bindparam("now", type_=_TS))
+
+
+def window_start(now: dt.datetime, settings: LoyaltySettings) -> dt.datetime:
+    """The start of the rolling window that ends at ``now``."""
+    return now - dt.timedelta(days=settings.tier_window_days)
+
+
+def change_tier(
+    conn: Connection,
+    member: int,
+    stored: str | None,
+    new: Tier,
+    earned: int,
+    settings: LoyaltySettings,
+    now: dt.datetime,
+) -> EventRef | None:
+    """Move a member from the tier ``stored`` in ``member_tiers`` (``None``: no row) to
+    ``new``; the ``tier_changed`` event, or ``None`` when someone else changed it first."""
+    old = settings.tier_named(stored)
+    if old.name == new.name:
+        return None
+    params = {"member": member, "new": new.name, "old": stored, "now": now}
+    changed = conn.execute(_FIRST if stored is None else _SET, params).rowcount
+    if not changed:
+        return None
+    return emit_moment(
+        conn,
+        "tier_changed",
+        member,
+        settings,
+        now,
+        previous_tier=old.name,
+        direction="up" if settings.rank(new.name) > settings.rank(old.name) else "down",
+        earned_in_window=earned,
+        window_days=settings.tier_window_days,
+        multiplier=new.multiplier,
+    )
+
+
+_EARNED = text(
+    "SELECT coalesce(sum(delta), 0) FROM ledger WHERE member_id = :member AND kind = 'earn' "
+    "AND created_at >= :since"
+).bindparams(bindparam("since", type_=_TS))
+_STORED = text("SELECT tier FROM member_tiers WHERE member_id = :member")
+
+
+@dataclass(frozen=True, slots=True)
+class TierStatus:
+    """A member's tier, what was earned in the window, and the next tier's distance."""
+
+    member: int
+    tier: str
+    multiplier: float
+    earned_in_window: int
+    window_days: int
+    next_tier: str | None
+    points_to_next: int | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "member": self.member,
+            "tier": self.tier,
+            "multiplier": self.multiplier,
+            "earned_in_window": self.earned_in_window,
+            "window_days": self.window_days,
+            "next_tier": self.next_tier,
+            "points_to_next": self.points_to_next,
+        }
+
+
+def tier_status(
+    conn: Connection, member: int, settings: LoyaltySettings, now: dt.datetime
+) -> TierStatus:
+    """The member's stored tier and the points earned in the window ending ``now``."""
+    member = resolve_id(conn, member)
+    tier = settings.tier_named(conn.execute(_STORED, {"member": member}).scalar())
+    earned = int(
+        conn.execute(_EARNED, {"member": member, "since": window_start(now, settings)}).scalar_one()
+    )
+    higher = [t for t in settings.tiers if t.threshold > tier.threshold]
+    nxt = higher[0] if higher else None
+    return TierStatus(
+        member=member,
+        tier=tier.name,
+        multiplier=tier.multiplier,
+        earned_in_window=earned,
+        window_days=settings.tier_window_days,
+        next_tier=nxt.name if nxt else None,
+        points_to_next=max(0, nxt.threshold - earned) if nxt else None,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TierChange:
+    """One change made by :func:`evaluate`."""
+
+    member: int
+    previous: str
+    tier: str
+    earned_in_window: int
+    event: EventRef
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "member": self.member,
+            "previous_tier": self.previous,
+            "tier": self.tier,
+            "earned_in_window": self.earned_in_window,
+            "event": self.event.to_dict(),
+        }
+
+
+_CANDIDATES = text(
+    "SELECT m.id, t.tier, coalesce(w.earned, 0) AS earned FROM members m "
+    "LEFT JOIN member_tiers t ON t.member_id = m.id "
+    "LEFT JOIN (SELECT member_id, sum(delta) AS earned FROM ledger "
+    "           WHERE kind = 'earn' AND created_at >= :since GROUP BY member_id) w "
+    "  ON w.member_id = m.id "
+    "WHERE m.merged_into_id IS NULL AND (t.member_id IS NOT NULL OR w.member_id IS NOT NULL) "
+    "ORDER BY m.id"
+).bindparams(bindparam("since", type_=_TS))
+
+
+def evaluate(
+    conn: Connection, settings: LoyaltySettings, now: dt.datetime
+) -> list[TierChange]:
+    """Put every member in the tier their points earned in the window ending ``now``
+    reach, up or down; one ``tier_changed`` event per change. Running it again
+    changes nothing."""
+    changes: list[TierChange] = []
+    since = window_start(now, settings)
+    for row in conn.execute(_CANDIDATES, {"since": since}).all():
+        target = settings.tier_for(int(row.earned))
+        previous = settings.tier_named(row.tier)
+        if target.name == previous.name and (row.tier is None or row.tier == previous.name):
+            continue
+        event = change_tier(conn, int(row.id), row.tier, target, int(row.earned), settings, now)
+        if event is not None:
+            changes.append(TierChange(int(row.id), previous.name, target.name, int(row.earned), event))
+    return changes
+
+
+# --- the earn path ---------------------------------------------------------------------
+
+_PARAM = re.compile(r"(?<![:\w]):(\w+)")
+
+
+@dataclass(frozen=True, slots=True)
+class EarnState:
+    """A member's tier as a scan finds it: ``stored`` is the ``member_tiers`` value
+    (``None``: no row), ``earned`` the points earned in the window before this scan."""
+
+    tier: Tier
+    stored: str | None
+    earned: int
+
+    def credit(self, points: int) -> int:
+        """Points a code worth ``points`` credits in this tier (the multiplier)."""
+        return self.tier.apply(points)
+
+
+class EarnHook:
+    """Tier work of the redemption hot path: :meth:`before` (one query: tier and points
+    earned in the window) gives the multiplier; :meth:`after` upgrades the member when
+    the scan's points reach a higher tier. Built once per Redeemer; ``None`` from
+    :meth:`build` when only one tier is configured (no work at all)."""
+
+    _SQL = (
+        "SELECT (SELECT tier FROM member_tiers WHERE member_id = :member) AS tier, "
+        "(SELECT coalesce(sum(delta), 0) FROM ledger WHERE member_id = :member "
+        " AND kind = 'earn' AND created_at >= :since) AS earned"
+    )
+
+    def __init__(self, settings: LoyaltySettings, pg: bool) -> None:
+        self.settings = settings
+        self._pg = pg
+        self._sql = _PARAM.sub(r"%(\1)s", self._SQL) if pg else self._SQL
+
+    @classmethod
+    def build(cls, config: Any, pg: bool) -> EarnHook | None:
+        """The hook for a deployment's ``[loyalty]`` settings, or ``None``."""
+        settings = LoyaltySettings.from_config(config)
+        return cls(settings, pg) if settings.tiers_enabled else None
+
+    def before(self, cur: Any, member: int, new_member: bool, when: dt.datetime) -> EarnState:
+        """The member's tier and window earnings, on the hot path's DBAPI cursor."""
+        base = self.settings.tiers[0]
+        if new_member:
+            return EarnState(base, None, 0)
+        since = window_start(when, self.settings)
+        cur.execute(
+            self._sql,
+            {"member": member,
+             "since": since if self._pg else since.strftime("%Y-%m-%d %H:%M:%S.%f")},
+        )
+        stored, earned = cur.fetchone()
+        return EarnState(self.settings.tier_named(stored), stored, int(earned))
+
+    def after(
+        self, conn: Connection, member: int, state: EarnState, credited: int, when: dt.datetime
+    ) -> EventRef | None:
+        """Upgrade the member if ``state.earned + credited`` reaches a higher tier."""
+        earned = state.earned + credited
+        target = self.settings.tier_for(earned)
+        if target.threshold <= state.tier.threshold:
+            return None
+        return change_tier(conn, member, state.stored, target, earned, self.settings, when)
