@@ -1,0 +1,317 @@
+"""Commands of the loyalty programme: member update|profile, gift add|list|redeem|cancel,
+points expire, tiers evaluate, events dispatch, report."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Optional
+
+import typer
+
+from loyalcode.cli import app, emit_json, notice, state
+from loyalcode.cli.redemption import events_app, member_app
+
+JSON = typer.Option(False, "--json", help="Machine-readable JSON on stdout.")
+
+gift_app = typer.Typer(help="The points mall: gifts, orders, cancellations.", no_args_is_help=True)
+points_app = typer.Typer(help="Points: expiry.", no_args_is_help=True)
+tiers_app = typer.Typer(help="Member tiers over points earned in a rolling window.",
+                        no_args_is_help=True)
+app.add_typer(gift_app, name="gift")
+app.add_typer(points_app, name="points")
+app.add_typer(tiers_app, name="tiers")
+
+
+@contextmanager
+def _context() -> Iterator[Any]:
+    from loyalcode.codegen.context import open_context
+
+    ctx = open_context(state.db_url)
+    try:
+        yield ctx
+    finally:
+        ctx.dispose()
+
+
+def _settings(ctx: Any) -> tuple[Any, Any]:
+    """The loyalty settings and the redemption time zone of a deployment."""
+    from loyalcode.redemption.loyalty_settings import LoyaltySettings
+    from loyalcode.redemption.settings import RedemptionSettings
+
+    return LoyaltySettings.from_config(ctx.config), RedemptionSettings.from_config(ctx.config)
+
+
+def _date(value: str | None, field: str) -> dt.date | None:
+    from loyalcode.codegen.errors import InvalidDate
+
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InvalidDate(value=value, field=field) from None
+
+
+def _member(conn: Any, member_id: int | None, phone: str | None, openid: str | None) -> int:
+    from loyalcode.redemption import members
+
+    ids = {"openid": openid} if openid is not None else {}
+    return members.find_member(conn, member_id=member_id, phone=phone, identities=ids)
+
+
+@member_app.command("update")
+def member_update(
+    phone: Optional[str] = typer.Option(None, "--phone", help="The member's phone."),
+    member_id: Optional[int] = typer.Option(None, "--id", help="Member id."),
+    openid: Optional[str] = typer.Option(None, "--openid", help="WeChat openid."),
+    name: Optional[str] = typer.Option(None, "--name", help="Name."),
+    gender: Optional[str] = typer.Option(None, "--gender", help="female, male or other."),
+    birthday: Optional[str] = typer.Option(None, "--birthday", help="YYYY-MM-DD."),
+    city: Optional[str] = typer.Option(None, "--city", help="City."),
+    email: Optional[str] = typer.Option(None, "--email", help="Email address."),
+    json_out: bool = JSON,
+) -> None:
+    """Update a member's profile; completing it the first time credits the bonus once."""
+    from loyalcode.redemption.profile import update_profile
+    from loyalcode.redemption.timeutil import utc
+
+    with _context() as ctx, ctx.engine.connect() as conn, conn.begin():
+        settings, _ = _settings(ctx)
+        result = update_profile(
+            conn, _member(conn, member_id, phone, openid), settings, utc(),
+            name=name, gender=gender, birthday=birthday, city=city, email=email,
+        )
+    if json_out:
+        emit_json(result.to_dict())
+        return
+    p = result.profile
+    state_ = "complete" if p.complete else f"missing {', '.join(p.missing)}"
+    typer.echo(f"Member {p.member} profile {state_}.")
+    if result.bonus:
+        typer.echo(f"Profile bonus: {result.bonus} points (balance {result.balance}).")
+
+
+@member_app.command("profile")
+def member_profile(
+    phone: Optional[str] = typer.Option(None, "--phone", help="The member's phone."),
+    member_id: Optional[int] = typer.Option(None, "--id", help="Member id."),
+    openid: Optional[str] = typer.Option(None, "--openid", help="WeChat openid."),
+    json_out: bool = JSON,
+) -> None:
+    """Show a member's profile, tier and points lots (with their expiry dates)."""
+    from loyalcode.redemption import points
+    from loyalcode.redemption.profile import profile_of
+    from loyalcode.redemption.tiers import tier_status
+    from loyalcode.redemption.timeutil import utc
+
+    with _context() as ctx, ctx.engine.connect().execution_options(sqlite_deferred=True) as conn:
+        settings, rsettings = _settings(ctx)
+        mid = _member(conn, member_id, phone, openid)
+        profile = profile_of(conn, mid, settings)
+        tier = tier_status(conn, mid, settings, utc())
+        lots = [
+            lot for lot in points.lots(conn, profile.member, expiry_months=settings.expiry_months,
+                                       tz=rsettings.tzinfo())
+            if lot.remaining
+        ]
+        balance = points.balance_of(conn, profile.member)
+        conn.rollback()
+    body = {"profile": profile.to_dict(), "tier": tier.to_dict(), "balance": balance,
+            "lots": [lot.to_dict() for lot in lots]}
+    if json_out:
+        emit_json(body)
+        return
+    typer.echo(f"Member {profile.member}  balance {balance}  tier {tier.tier} "
+               f"(earned {tier.earned_in_window} in {tier.window_days} days)")
+    typer.echo(f"  profile: {'complete' if profile.complete else 'missing ' + ', '.join(profile.missing)}")
+    for lot in lots:
+        typer.echo(f"  {lot.remaining} points expire on {lot.expires_on or 'never'}")
+
+
+@gift_app.command("add")
+def gift_add(
+    sku: str = typer.Argument(..., help="The gift's SKU (unique)."),
+    name: str = typer.Option(..., "--name", help="Name shown in the mall."),
+    points: int = typer.Option(..., "--points", help="Points per unit."),
+    stock: int = typer.Option(..., "--stock", help="Units available."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Units per member (default: no limit)."),
+    active_from: Optional[str] = typer.Option(None, "--from", help="First day (YYYY-MM-DD)."),
+    active_until: Optional[str] = typer.Option(None, "--until", help="Last day (YYYY-MM-DD)."),
+    json_out: bool = JSON,
+) -> None:
+    """Add a gift to the points mall."""
+    from loyalcode.redemption.gifts import add_gift
+    from loyalcode.redemption.timeutil import utc
+
+    with _context() as ctx, ctx.engine.connect() as conn, conn.begin():
+        _, rsettings = _settings(ctx)
+        tz = rsettings.tzinfo()
+        start = _date(active_from, "--from")
+        until = _date(active_until, "--until")
+        info = add_gift(
+            conn, sku=sku, name=name, points=points, stock=stock, per_member_limit=limit,
+            active_from=dt.datetime.combine(start, dt.time(), tz) if start else None,
+            active_until=(dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), tz)
+                          if until else None),
+            now=utc(),
+        )
+    if json_out:
+        emit_json(info.to_dict())
+    else:
+        typer.echo(f"Gift {info.id} {info.sku}: {info.name}, {info.points} points, stock {info.stock}.")
+
+
+@gift_app.command("list")
+def gift_list(
+    available: bool = typer.Option(False, "--available", help="Only gifts redeemable now."),
+    json_out: bool = JSON,
+) -> None:
+    """List the gifts of the mall."""
+    from loyalcode.redemption.gifts import list_gifts
+    from loyalcode.redemption.timeutil import utc
+
+    with _context() as ctx, ctx.engine.connect().execution_options(sqlite_deferred=True) as conn:
+        gifts = list_gifts(conn, available_at=utc() if available else None)
+        conn.rollback()
+    if json_out:
+        emit_json([g.to_dict() for g in gifts])
+        return
+    for g in gifts:
+        limit = f"  limit {g.per_member_limit}" if g.per_member_limit else ""
+        typer.echo(f"{g.id}\t{g.sku}\t{g.points} pts\tstock {g.stock}{limit}\t{g.name}")
+
+
+@gift_app.command("redeem")
+def gift_redeem(
+    gift: str = typer.Argument(..., help="Gift id or SKU."),
+    phone: Optional[str] = typer.Option(None, "--phone", help="The member's phone."),
+    member_id: Optional[int] = typer.Option(None, "--id", help="Member id."),
+    openid: Optional[str] = typer.Option(None, "--openid", help="WeChat openid."),
+    quantity: int = typer.Option(1, "--quantity", help="Units."),
+    json_out: bool = JSON,
+) -> None:
+    """Spend a member's points on a gift (bound phone and complete profile needed)."""
+    from loyalcode.redemption.gifts import redeem_gift
+    from loyalcode.redemption.timeutil import utc
+
+    with _context() as ctx, ctx.engine.connect() as conn, conn.begin():
+        settings, _ = _settings(ctx)
+        result = redeem_gift(conn, _member(conn, member_id, phone, openid), gift, settings, utc(),
+                             quantity=quantity)
+    if json_out:
+        emit_json(result.to_dict())
+    else:
+        typer.echo(f"Order {result.order}: {result.quantity} x {result.sku} for {result.points} "
+                   f"points (balance {result.balance}).")
+
+
+@gift_app.command("cancel")
+def gift_cancel(
+    order: int = typer.Argument(..., help="Order id."),
+    reason: Optional[str] = typer.Option(None, "--reason", help="Why (kept in the ledger)."),
+    json_out: bool = JSON,
+) -> None:
+    """Cancel a gift order: refund its points and its stock."""
+    from loyalcode.redemption.gifts import cancel_order
+    from loyalcode.redemption.timeutil import utc
+
+    with _context() as ctx, ctx.engine.connect() as conn, conn.begin():
+        settings, _ = _settings(ctx)
+        result = cancel_order(conn, order, settings, utc(), reason=reason)
+    if json_out:
+        emit_json(result.to_dict())
+    else:
+        typer.echo(f"Order {result.order} cancelled: {result.points} points refunded "
+                   f"(balance {result.balance}), {result.quantity} x {result.sku} back in stock.")
+
+
+@points_app.command("expire")
+def points_expire(
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="Expire as of this day (default today)."),
+    json_out: bool = JSON,
+) -> None:
+    """Expire points past their date (oldest first) and send expiring notices; idempotent."""
+    from loyalcode.redemption.expiry import expire_points
+    from loyalcode.redemption.timeutil import utc
+
+    with _context() as ctx, ctx.engine.connect() as conn, conn.begin():
+        settings, rsettings = _settings(ctx)
+        tz = rsettings.tzinfo()
+        now = utc()
+        day = _date(as_of, "--as-of") or now.astimezone(tz).date()
+        run = expire_points(conn, settings, tz, as_of=day, now=now)
+    if json_out:
+        emit_json(run.to_dict())
+    else:
+        typer.echo(f"As of {run.as_of}: {run.points_expired} points of {run.members_expired} "
+                   f"member(s) expired; {run.notices} expiring notice(s).")
+
+
+@tiers_app.command("evaluate")
+def tiers_evaluate(json_out: bool = JSON) -> None:
+    """Move every member to the tier their points earned in the window reach (up or down)."""
+    from loyalcode.redemption.tiers import evaluate
+    from loyalcode.redemption.timeutil import utc
+
+    with _context() as ctx, ctx.engine.connect() as conn, conn.begin():
+        settings, _ = _settings(ctx)
+        changes = evaluate(conn, settings, utc())
+    if json_out:
+        emit_json({"changes": [c.to_dict() for c in changes]})
+        return
+    for c in changes:
+        typer.echo(f"Member {c.member}: {c.previous} -> {c.tier} (earned {c.earned_in_window}).")
+    typer.echo(f"{len(changes)} tier change(s).")
+
+
+@events_app.command("dispatch")
+def events_dispatch(
+    url: str = typer.Option(..., "--url", help="Webhook URL (http or https)."),
+    max_attempts: int = typer.Option(5, "--max-attempts", help="Tries per event."),
+    backoff: float = typer.Option(0.5, "--backoff", help="First retry delay in seconds (doubles)."),
+    timeout: float = typer.Option(10.0, "--timeout", help="Seconds per request."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Deliver at most this many."),
+    json_out: bool = JSON,
+) -> None:
+    """POST pending events to a webhook, acknowledging each one it accepts."""
+    from loyalcode.redemption.dispatch import dispatch_or_raise
+
+    with _context() as ctx:
+        result = dispatch_or_raise(ctx.engine, url, max_attempts=max_attempts, backoff=backoff,
+                                   timeout=timeout, limit=limit)
+    if json_out:
+        emit_json(result.to_dict())
+    else:
+        typer.echo(f"Delivered {len(result.delivered)} event(s) in {result.attempts} attempt(s).")
+
+
+@app.command()
+def report(
+    batch: Optional[int] = typer.Option(None, "--batch", help="Only this batch."),
+    by: str = typer.Option("batch", "--by", help="batch, channel, region or day."),
+    json_out: bool = JSON,
+) -> None:
+    """Codes issued, activated, redeemed; redemption rate; points; diversion and clone alerts."""
+    from loyalcode.redemption.reports import build_report
+
+    with _context() as ctx, ctx.engine.connect().execution_options(sqlite_deferred=True) as conn:
+        _, rsettings = _settings(ctx)
+        result = build_report(conn, by=by, batch=batch, tz=rsettings.tzinfo(),
+                              tz_name=rsettings.timezone)
+        conn.rollback()
+    if json_out:
+        emit_json(result.to_dict())
+        return
+    for row in result.rows:
+        d = row.to_dict()
+        label = " ".join(str(d[k]) for k in row.key)
+        rate = "-" if row.redemption_rate is None else f"{row.redemption_rate:.2%}"
+        typer.echo(f"{label}\tissued {d['codes_issued'] if d['codes_issued'] is not None else '-'}"
+                   f"\tactivated {d['codes_activated'] if d['codes_activated'] is not None else '-'}"
+                   f"\tredeemed {row.codes_redeemed}\trate {rate}\tpoints {row.points_issued}"
+                   f"\tdiversions {row.diversion_alerts}\tclones {row.clone_alerts}")
+    t = result.totals
+    notice(f"Totals: redeemed {t['codes_redeemed']} of {t['codes_activated']} activated "
+           f"({t['codes_issued']} issued), points issued {t['points_issued']}.")
