@@ -16,7 +16,7 @@ from sqlalchemy import Engine, exc, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from loyalcode.codegen import db
-from loyalcode.codegen.config import Config, database_url, load_config
+from loyalcode.codegen.config import Config, database_url, load_config, sqlite_path
 from loyalcode.codegen.errors import KeyMissing, NotInitialized
 from loyalcode.codegen.keys import Keyring, KeySource, load_key
 
@@ -39,6 +39,13 @@ class Context:
         :class:`NotInitialized` / :class:`DatabaseUnavailable`.
         """
         if self._sessions is None:
+            # Connecting would create a missing SQLite file: a refused command must
+            # leave nothing behind, so only `init` / `db upgrade` (which migrate
+            # first) bring the file into being. (A missing directory is left to the
+            # driver: that is database_unavailable.)
+            path = sqlite_path(self.url)
+            if path is not None and path.parent.is_dir() and not path.exists():
+                raise NotInitialized(url=db.redact(self.url))
             self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         try:
             with self._sessions() as s:

@@ -145,10 +145,14 @@ def test_database_that_does_not_answer_real_process(tmp_path: Path, key_env: str
 
 
 def test_uninitialised_database(tmp_path: Path, key_env: str) -> None:
+    """A command other than init refuses a database that has no schema, and does not
+    leave a new empty SQLite file behind."""
     url = f"sqlite:///{tmp_path / 'empty.db'}"
-    for args in (["batch", "list"], [*BATCH, "--quantity", "5"], ["export", "1"], ["check", "X"]):
+    for args in (["batch", "list"], [*BATCH, "--quantity", "5"], ["export", "1"], ["check", "X"],
+                 ["channel", "list"], ["batch", "void", "1"]):
         r = Cli(url)(*args, "--json")
         assert_refused(r, "not_initialized")
+        assert not (tmp_path / "empty.db").exists(), args
 
 
 @pytest.mark.parametrize("args", [["export", "1"], ["check", "0000-0000-0000-0000"]])
