@@ -209,7 +209,12 @@ def merge(conn: Connection, absorbed: int, into: int, now: dt.datetime) -> Event
         "redemptions_moved": counts["redemptions.member_id"],
         "identities_moved": counts["member_identities.member_id"],
     }
-    return events.emit(conn, "members_merged", into, payload, now)
+    merged = events.emit(conn, "members_merged", into, payload, now)
+    # Loyalty (issue 5): profile and its one-off bonus, tier, gift orders and claims.
+    from loyalcode.redemption.loyalty_merge import merge_loyalty
+
+    merge_loyalty(conn, absorbed, into, now)
+    return merged
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,6 +58,7 @@ from loyalcode.redemption.errors import (
 )
 from loyalcode.redemption.events import EventRef, emit
 from loyalcode.redemption.settings import RedemptionSettings
+from loyalcode.redemption.tiers import EarnHook
 from loyalcode.redemption.timeutil import utc
 
 _TS = DateTime(timezone=True)
@@ -167,7 +168,8 @@ _CREDIT_PG = (
     "u AS (UPDATE members SET balance = balance + :points WHERE id = :member_id "
     "AND EXISTS (SELECT 1 FROM r) RETURNING balance), "
     "e AS (INSERT INTO events (type, member_id, payload, created_at) "
-    "SELECT 'points_earned', :member_id, CAST(:payload AS json), :now FROM r RETURNING id) "
+    "SELECT 'points_earned', :member_id, CAST(CAST(:payload AS jsonb) "
+    "|| jsonb_build_object('balance', (SELECT balance FROM u)) AS json), :now FROM r RETURNING id) "
     "SELECT (SELECT balance FROM u) AS balance, (SELECT id FROM e) AS event_id"
 )
 
@@ -242,6 +244,8 @@ class Redeemer:
         self._held_lock = threading.Lock()
         self._window = self.settings.throttle_window_seconds
         self._limit = self.settings.throttle_failures
+        # Loyalty (tiers.py): the tier multiplier and earn-time upgrades; None with one tier.
+        self._tiers = EarnHook.build(self.context.config, pg)
 
     def close(self) -> None:
         """Release the connections this Redeemer holds (and close the pool when it
@@ -416,7 +420,8 @@ class Redeemer:
             member = openid_member
             if member is not None:
                 cur.execute(sql["phone_of"], {"id": member})
-                if cur.fetchone()[0] is None:
+                e164 = cur.fetchone()[0]  # the bound phone, for the event payload
+                if e164 is None:
                     member = None
             if member is None:
                 raise PhoneRequired()
@@ -436,12 +441,14 @@ class Redeemer:
         diversion = bool(
             scan_region and channel_region and not contains(channel_region, scan_region)
         )
-        points = int(points)
-        payload = json.dumps(
-            {"member": member, "serial": serial, "batch": batch_id, "sku": sku,
-             "points": points, "channel": channel_code},
-            ensure_ascii=False,
-        )
+        # --- loyalty: one query for the tier and its multiplier (tiers.EarnHook) ---
+        tier = self._tiers.before(cur, member, joined, when) if self._tiers is not None else None
+        points = tier.credit(int(points)) if tier is not None else int(points)
+        # --- end loyalty ---
+        facts = {"member": member, "phone": e164, "serial": serial, "batch": batch_id, "sku": sku,
+                 "points": points, "channel": channel_code,
+                 "tier": tier.tier.name if tier is not None else None}
+        payload = json.dumps(facts, ensure_ascii=False)
         values = {
             "serial": serial,
             "batch_id": batch_id,
@@ -468,9 +475,14 @@ class Redeemer:
             cur.execute(sql["insert_ledger"], values)
             cur.execute(sql["add_balance"], values)
             balance = cur.fetchone()[0]
+            values["payload"] = json.dumps({**facts, "balance": balance}, ensure_ascii=False)
             cur.execute(sql["insert_event"], values)
             event_id = cur.fetchone()[0]
         raised.append(EventRef(int(event_id), "points_earned"))
+        if tier is not None:  # loyalty: upgrade when this scan reaches a higher tier
+            upgraded = self._tiers.after(conn, member, tier, points, when)  # type: ignore[union-attr]
+            if upgraded is not None:
+                raised.append(upgraded)
         if diversion:
             raised.append(
                 emit(
