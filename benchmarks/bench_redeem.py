@@ -127,7 +127,7 @@ def baseline_worker(url: str, serials: list[int], batch_id: int, member_ids: lis
     """Hand-written SQL through the bare driver: the floor the library is measured by."""
     import datetime as dt
 
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     if url.startswith("sqlite"):
         import sqlite3
 

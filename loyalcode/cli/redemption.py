@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -33,11 +33,11 @@ def _context() -> Iterator[Any]:
 @app.command()
 def activate(
     batch_id: str = typer.Argument(..., metavar="ID", help="Batch id."),
-    channel: Optional[str] = typer.Option(
+    channel: str | None = typer.Option(
         None, "--channel", help="Channel code (default: the batch's channel)."
     ),
-    seq_from: Optional[int] = typer.Option(None, "--from", help="First sequence number (from 1)."),
-    seq_to: Optional[int] = typer.Option(None, "--to", help="Last sequence number (inclusive)."),
+    seq_from: int | None = typer.Option(None, "--from", help="First sequence number (from 1)."),
+    seq_to: int | None = typer.Option(None, "--to", help="Last sequence number (inclusive)."),
     json_out: bool = JSON,
 ) -> None:
     """Bind a shipped range of a batch to a channel; the latest activation wins."""
@@ -57,11 +57,11 @@ def activate(
 @app.command()
 def redeem(
     scan: str = typer.Argument(..., help="The scanned QR payload or the typed code."),
-    phone: Optional[str] = typer.Option(None, "--phone", help="Member's phone (China by default)."),
-    openid: Optional[str] = typer.Option(None, "--openid", help="Member's WeChat openid."),
-    region: Optional[str] = typer.Option(None, "--region", help="Where the scan happened (GB/T 2260)."),
-    source: Optional[str] = typer.Option(None, "--source", help="IP or device id (throttle bucket)."),
-    purchase_channel: Optional[str] = typer.Option(
+    phone: str | None = typer.Option(None, "--phone", help="Member's phone (China by default)."),
+    openid: str | None = typer.Option(None, "--openid", help="Member's WeChat openid."),
+    region: str | None = typer.Option(None, "--region", help="Where the scan happened (GB/T 2260)."),
+    source: str | None = typer.Option(None, "--source", help="IP or device id (throttle bucket)."),
+    purchase_channel: str | None = typer.Option(
         None, "--purchase-channel", help="Channel code where the consumer says they bought."
     ),
     json_out: bool = JSON,
@@ -101,11 +101,11 @@ def _identities(openid: str | None, unionid: str | None, shop: str | None) -> di
 
 @member_app.command("show")
 def member_show(
-    member_id: Optional[int] = typer.Option(None, "--id", help="Member id."),
-    phone: Optional[str] = typer.Option(None, "--phone", help="Phone number."),
-    openid: Optional[str] = typer.Option(None, "--openid", help="WeChat openid."),
-    unionid: Optional[str] = typer.Option(None, "--unionid", help="WeChat unionid."),
-    shop: Optional[str] = typer.Option(None, "--shop", help="A shop's member id."),
+    member_id: int | None = typer.Option(None, "--id", help="Member id."),
+    phone: str | None = typer.Option(None, "--phone", help="Phone number."),
+    openid: str | None = typer.Option(None, "--openid", help="WeChat openid."),
+    unionid: str | None = typer.Option(None, "--unionid", help="WeChat unionid."),
+    shop: str | None = typer.Option(None, "--shop", help="A shop's member id."),
     ledger: bool = typer.Option(False, "--ledger", help="Include every ledger entry."),
     json_out: bool = JSON,
 ) -> None:
@@ -132,11 +132,11 @@ def member_show(
 
 @member_app.command("bind")
 def member_bind(
-    phone: Optional[str] = typer.Option(None, "--phone", help="Phone number to bind."),
-    member_id: Optional[int] = typer.Option(None, "--id", help="The member to bind to."),
-    openid: Optional[str] = typer.Option(None, "--openid", help="WeChat openid."),
-    unionid: Optional[str] = typer.Option(None, "--unionid", help="WeChat unionid."),
-    shop: Optional[str] = typer.Option(None, "--shop", help="A shop's member id."),
+    phone: str | None = typer.Option(None, "--phone", help="Phone number to bind."),
+    member_id: int | None = typer.Option(None, "--id", help="The member to bind to."),
+    openid: str | None = typer.Option(None, "--openid", help="WeChat openid."),
+    unionid: str | None = typer.Option(None, "--unionid", help="WeChat unionid."),
+    shop: str | None = typer.Option(None, "--shop", help="A shop's member id."),
     json_out: bool = JSON,
 ) -> None:
     """Bind a phone and/or external ids to a member; a phone held by another member

@@ -15,7 +15,7 @@ from loyalcode.codegen.channels import add_channel
 from loyalcode.codegen.codec import encode
 from loyalcode.redemption.activation import activate
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 PHONE = "13800138000"
 PHONE_E164 = "+8613800138000"
 OTHER_PHONE = "13900139000"

@@ -10,7 +10,7 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "crm.md"
 
 
 def _blocks() -> list[str]:
-    return re.findall(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), flags=re.S)
+    return re.findall(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), flags=re.DOTALL)
 
 
 def test_crm_example_runs_as_written(db_url, shop) -> None:

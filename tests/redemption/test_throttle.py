@@ -9,7 +9,7 @@ import pytest
 
 from loyalcode.codegen.checkchar import calc_check_symbol
 from loyalcode.redemption import Redeemer, RedemptionSettings
-from loyalcode.redemption.errors import ForgedCode, RedemptionError, Throttled
+from loyalcode.redemption.errors import ForgedCode, RedemptionError
 
 from .conftest import OTHER_PHONE, PHONE, UTC
 
