@@ -1,0 +1,98 @@
+"""Tiers: upgrades as points are earned, the multiplier, downgrades when earnings
+leave the window, an event for every change."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from loyalcode.redemption.loyalty_settings import LoyaltySettings
+from loyalcode.redemption.tiers import evaluate, tier_status
+from tests.loyalty.conftest import TEST_TIERS, T0, Loyal, phone
+
+CONFIG = """
+[loyalty]
+tier_window_days = 30
+tiers = [
+  {name = "普卡", threshold = 0},
+  {name = "银卡", threshold = 30},
+  {name = "金卡", threshold = 60, multiplier = 2.0},
+]
+"""
+
+
+@pytest.fixture
+def tiered(loyal: Loyal, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Loyal:
+    config = tmp_path / "tiers.toml"
+    config.write_text(CONFIG, encoding="utf-8")
+    monkeypatch.setenv("LOYALCODE_CONFIG", str(config))
+    from loyalcode.redemption import Redeemer
+
+    loyal.redeemer.close()
+    loyal.redeemer = Redeemer(loyal.shop.ctx.url)
+    loyal.settings = LoyaltySettings(tier_window_days=30, tiers=TEST_TIERS)
+    yield loyal
+    loyal.redeemer.close()
+
+
+def _tier(loyal: Loyal, member: int, now: dt.datetime) -> Any:
+    with loyal.tx() as conn:
+        return tier_status(conn, member, loyal.settings, now)
+
+
+def test_up_with_the_multiplier_and_down_by_evaluation(tiered: Loyal) -> None:
+    loyal = tiered
+    r = loyal.earn(phone(1), 2, T0)  # 20
+    m = r.member
+    assert [e.type for e in r.events] == ["points_earned"]
+    r = loyal.earn(phone(1), 1, T0)  # 30: 银卡
+    assert [e.type for e in r.events] == ["points_earned", "tier_changed"]
+    loyal.earn(phone(1), 3, T0 + dt.timedelta(days=10))  # 60: 金卡 (the third scan)
+    assert _tier(loyal, m, T0 + dt.timedelta(days=10)).tier == "金卡"
+    r = loyal.earn(phone(1), 1, T0 + dt.timedelta(days=11))
+    assert r.points == 20 and r.balance == 80  # 10 points x 2 in 金卡
+    earned = loyal.events("points_earned")
+    assert earned[-1]["tier"] == "金卡" and earned[-1]["balance"] == 80 and earned[-1]["phone"] == phone(1)
+
+    with loyal.tx() as conn:  # day 35: the day-0 30 points left the window: 50 -> 银卡
+        changes = evaluate(conn, loyal.settings, T0 + dt.timedelta(days=35))
+    assert [(c.member, c.previous, c.tier, c.earned_in_window) for c in changes] == [
+        (m, "金卡", "银卡", 50)
+    ]
+    with loyal.tx() as conn:
+        assert evaluate(conn, loyal.settings, T0 + dt.timedelta(days=35)) == []
+    with loyal.tx() as conn:  # day 50: nothing earned in the window
+        changes = evaluate(conn, loyal.settings, T0 + dt.timedelta(days=50))
+    assert [(c.previous, c.tier) for c in changes] == [("银卡", "普卡")]
+    events = loyal.events("tier_changed")
+    assert [(e["previous_tier"], e["tier"], e["direction"]) for e in events] == [
+        ("普卡", "银卡", "up"), ("银卡", "金卡", "up"), ("金卡", "银卡", "down"), ("银卡", "普卡", "down"),
+    ]
+    assert events[1]["multiplier"] == 2.0 and events[0]["member"] == m and events[0]["phone"] == phone(1)
+    assert loyal.balance(m) == 80  # tiers never touch points
+    loyal.check_ledger()
+
+
+def test_spending_does_not_cost_a_tier(tiered: Loyal) -> None:
+    from loyalcode.redemption.gifts import add_gift, redeem_gift
+
+    loyal = tiered
+    m = loyal.earn(phone(2), 3, T0).member
+    loyal.complete(m)
+    with loyal.tx() as conn:
+        add_gift(conn, sku="G", name="g", points=120, stock=1, now=T0)
+        redeem_gift(conn, m, "G", loyal.settings, T0)
+    with loyal.tx() as conn:
+        assert evaluate(conn, loyal.settings, T0 + dt.timedelta(days=1)) == []
+    assert _tier(loyal, m, T0).tier == "银卡"
+
+
+def test_cli_tiers_evaluate(tiered: Loyal, cli) -> None:  # type: ignore[no-untyped-def]
+    tiered.earn(phone(3), 3, T0)  # 银卡 at earn time, long ago
+    r = cli("tiers", "evaluate", "--json")
+    assert r.exit_code == 0, r.stderr
+    assert [(c["previous_tier"], c["tier"]) for c in r.json()["changes"]] == [("银卡", "普卡")]
+    assert cli("tiers", "evaluate", "--json").json() == {"changes": []}
