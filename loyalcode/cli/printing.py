@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -17,7 +16,7 @@ TEMPLATES_OPTION = typer.Option(
 
 @app.command("templates")
 def templates_cmd(
-    templates_file: Optional[Path] = TEMPLATES_OPTION,
+    templates_file: Path | None = TEMPLATES_OPTION,
     json_out: bool = typer.Option(False, "--json", help="Machine-readable JSON on stdout."),
 ) -> None:
     """List the label templates (sizes in mm) known to `print`."""
@@ -40,32 +39,32 @@ def print_cmd(
     template: str = typer.Option(..., "--template", "-t", help="Label template (see `loyalcode templates`)."),
     fmt: str = typer.Option("pdf", "--format", "-f", help="pdf, png (a directory of pages) or zpl."),
     out: Path = typer.Option(..., "--out", "-o", help="Output file (pdf, zpl) or directory (png)."),
-    dpi: Optional[int] = typer.Option(
+    dpi: int | None = typer.Option(
         None, "--dpi", help="Printer resolution, 72-1200 (default 300; zpl: 203, also 152/300/600)."
     ),
-    seq_from: Optional[int] = typer.Option(None, "--from", help="First sequence number (1-based)."),
-    seq_to: Optional[int] = typer.Option(None, "--to", help="Last sequence number (inclusive)."),
+    seq_from: int | None = typer.Option(None, "--from", help="First sequence number (1-based)."),
+    seq_to: int | None = typer.Option(None, "--to", help="Last sequence number (inclusive)."),
     ec: str = typer.Option("M", "--ec", help="QR error correction level: L, M, Q or H."),
-    caption: Optional[str] = typer.Option(None, "--caption", help="A caption line on every label."),
-    font: Optional[Path] = typer.Option(
+    caption: str | None = typer.Option(None, "--caption", help="A caption line on every label."),
+    font: Path | None = typer.Option(
         None, "--font", help="Font file for the caption (default: located; CJK needs a CJK font)."
     ),
     no_serial: bool = typer.Option(False, "--no-serial", help="Leave the visible serial off."),
-    workers: Optional[int] = typer.Option(
+    workers: int | None = typer.Option(
         None, "--workers", min=1, help="Rendering processes (default: all cores for large runs)."
     ),
-    templates_file: Optional[Path] = TEMPLATES_OPTION,
+    templates_file: Path | None = TEMPLATES_OPTION,
     json_out: bool = typer.Option(False, "--json", help="A JSON summary on stdout."),
 ) -> None:
     """Render a batch (or a seq range of it) as label sheets, roll labels or ZPL."""
     from loyalcode.codegen.batches import get_batch, require_not_void, seq_range
     from loyalcode.codegen.context import open_context
     from loyalcode.codegen.labels import iter_label_chunks
+    from loyalcode.printing.errors import InvalidFormat
     from loyalcode.printing.layout import check_dpi
     from loyalcode.printing.output import preflight
-    from loyalcode.printing.run import FORMATS, PrintOptions, prepare, print_labels
-    from loyalcode.printing.errors import InvalidFormat
     from loyalcode.printing.qr import check_ec
+    from loyalcode.printing.run import FORMATS, PrintOptions, prepare, print_labels
     from loyalcode.printing.templates import get_template
 
     # Cheap checks first: a typo in an option should not wait for the database.

@@ -43,7 +43,7 @@ class AtomicFile:
         if self.path.is_dir():
             raise _fail(self.path, "it is a directory")
         try:
-            self._file = open(self.tmp, "wb")  # noqa: SIM115 (closed in __exit__)
+            self._file = open(self.tmp, "wb")
         except OSError as exc:
             raise _fail(self.path, exc) from None
         return self._file

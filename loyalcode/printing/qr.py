@@ -107,8 +107,8 @@ def penalty(symbols: np.ndarray) -> np.ndarray:
     for grid in (pad, pad.transpose(0, 2, 1)):
         windows = grid.shape[2] - 10
 
-        def col(k: int, g: np.ndarray = grid) -> np.ndarray:
-            return g[:, :, k: k + windows]
+        def col(k: int, g: np.ndarray = grid, w: int = windows) -> np.ndarray:
+            return g[:, :, k: k + w]
 
         light_left = ~col(0) & ~col(1) & ~col(2) & ~col(3)
         light_right = ~col(7) & ~col(8) & ~col(9) & ~col(10)

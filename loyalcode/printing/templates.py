@@ -30,9 +30,10 @@ import json
 import math
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from loyalcode.printing.errors import TemplateFileError, TemplateInvalid, TemplateNotFound
 

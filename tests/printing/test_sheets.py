@@ -8,14 +8,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from loyalcode.printing.fonts import MONO_FONT
 from loyalcode.printing.layout import group_lines
 from loyalcode.printing.run import PrintOptions, prepare, print_labels
 from loyalcode.printing.sheets import PageRenderer
 from loyalcode.printing.templates import BUILTIN, Template
 from loyalcode.printing.text import GlyphTable
-from loyalcode.printing.fonts import MONO_FONT
 from tests.printing.support import (
-    URL, dark_bbox, decode, pdf_embedded_images, pdf_pages, png_pages, synthetic_chunks,
+    URL,
+    dark_bbox,
+    decode,
+    pdf_embedded_images,
+    pdf_pages,
+    png_pages,
+    synthetic_chunks,
 )
 
 TEMPLATES = sorted(BUILTIN)
@@ -204,7 +210,7 @@ def test_caption_in_chinese_renders_without_boxes(tmp_path: Path) -> None:
     from loyalcode.printing.fonts import covers
 
     t = BUILTIN["roll-50x30"]
-    result, spec, pages, codes = _render(tmp_path, t, "png", caption="刮开涂层 扫码积分")
+    _, spec, pages, codes = _render(tmp_path, t, "png", caption="刮开涂层 扫码积分")
     assert spec.caption_font is not None and covers(spec.caption_font, "刮开涂层扫码积分")
     _check_every_label(t, pages, codes, 300)
     # The caption's ink sits above the code lines, inside the text box.

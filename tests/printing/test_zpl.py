@@ -15,7 +15,7 @@ from tests.printing.support import synthetic_chunks
 
 
 def _blocks(text: str) -> list[str]:
-    return re.findall(r"\^XA.*?\^XZ", text, flags=re.S)
+    return re.findall(r"\^XA.*?\^XZ", text, flags=re.DOTALL)
 
 
 @pytest.mark.parametrize("dpi", [203, 300])
