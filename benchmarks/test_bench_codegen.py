@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from bench_codegen import KEY_HEX, naive_per_code, naive_per_symbol
+
 from loyalcode.codegen import codec
 from loyalcode.codegen.checking import check_codes
 from loyalcode.codegen.codeformat import group

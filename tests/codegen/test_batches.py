@@ -10,7 +10,6 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -89,11 +88,10 @@ def test_failure_after_allocation_leaves_nothing(ctx) -> None:
     inserted: the rollback takes both the batch row and the counter update."""
     _create(ctx, 7)
     before = snapshot(ctx.url)
-    with pytest.raises(RuntimeError):
-        with ctx.session() as s, s.begin():
-            row = create_batch(s, sku="X", quantity=1000, points=1, payload_template=T)
-            assert row.id is not None and row.serial_start == 8
-            raise RuntimeError("power cut")
+    with pytest.raises(RuntimeError), ctx.session() as s, s.begin():
+        row = create_batch(s, sku="X", quantity=1000, points=1, payload_template=T)
+        assert row.id is not None and row.serial_start == 8
+        raise RuntimeError("power cut")
     assert snapshot(ctx.url) == before
     assert _create(ctx, 3)["serial_start"] == 8  # no serials were consumed
 
@@ -142,7 +140,7 @@ def test_concurrent_creation_postgres_threads(pg_db_url: str) -> None:
                 info = _create(ctx, rng.randint(1, 5_000_000), sku=f"T{i}")
                 with lock:
                     made.append(info)
-        except BaseException as exc:  # reported below
+        except BaseException as exc:  # noqa: BLE001  (re-raised by the assertion below)
             errors.append(exc)
 
     threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]

@@ -17,7 +17,6 @@ from loyalcode.codegen.codeformat import ALPHABET, ALPHABET_BYTES, MAX_SERIAL, g
 from loyalcode.codegen.errors import CodeTypo, ForgedCode, InvalidInput, MalformedCode
 from loyalcode.codegen.keys import Keyring
 from loyalcode.codegen.visible import VisibleSerials
-
 from tests.conftest import TEST_KEY
 
 RING = Keyring(bytes.fromhex(TEST_KEY))  # a module constant: hypothesis tests take no fixtures

@@ -25,7 +25,7 @@ REPO = Path(loyalcode.__file__).resolve().parent.parent
 
 def _run(*args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None,
          timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True,
+    return subprocess.run([str(a) for a in args], check=False, cwd=cwd, env=env, capture_output=True, text=True,
                           timeout=timeout)
 
 

@@ -10,8 +10,8 @@ import pytest
 
 from loyalcode.codegen.errors import InvalidKey, KeyMismatch, KeyMissing, LoyalcodeError
 from loyalcode.codegen.keys import (
-    KeySource,
     Keyring,
+    KeySource,
     create_key_file,
     find_key,
     load_key,
