@@ -98,7 +98,11 @@ def main(argv: list[str] | None = None) -> None:
             if exc.name != f"loyalcode.cli.{optional}":
                 raise
     try:
-        app(args=argv, prog_name="loyalcode", standalone_mode=False)
+        # Without standalone mode, click returns the code of a ``typer.Exit(n)``
+        # instead of exiting: honour it.
+        rc = app(args=argv, prog_name="loyalcode", standalone_mode=False)
+        if isinstance(rc, int) and rc != 0:
+            raise SystemExit(rc)
     except LoyalcodeError as exc:
         if _wants_json(argv):
             emit_json({"error": exc.to_dict()})
