@@ -35,7 +35,7 @@ PG_URL = os.environ.get(
     "LOYALCODE_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 BATCHES, PER_BATCH, CHANNELS, MEMBERS = 20, 100_000, 40, 100_000
-T0 = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 
 
 def _rows(n: int, seed: int = 7) -> dict[str, list[tuple[Any, ...]]]:
@@ -111,9 +111,10 @@ def _load(engine: Any, data: dict[str, list[tuple[Any, ...]]]) -> float:
 
 
 def _gift_orders(engine: Any) -> None:
+    from sqlalchemy import text
+
     from loyalcode.redemption import points
     from loyalcode.redemption.gifts import add_gift
-    from sqlalchemy import text
 
     with engine.begin() as conn:
         add_gift(conn, sku="MUG", name="Mug", points=10, stock=10_000, now=T0)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -63,14 +63,14 @@ def _member(conn: Any, member_id: int | None, phone: str | None, openid: str | N
 
 @member_app.command("update")
 def member_update(
-    phone: Optional[str] = typer.Option(None, "--phone", help="The member's phone."),
-    member_id: Optional[int] = typer.Option(None, "--id", help="Member id."),
-    openid: Optional[str] = typer.Option(None, "--openid", help="WeChat openid."),
-    name: Optional[str] = typer.Option(None, "--name", help="Name."),
-    gender: Optional[str] = typer.Option(None, "--gender", help="female, male or other."),
-    birthday: Optional[str] = typer.Option(None, "--birthday", help="YYYY-MM-DD."),
-    city: Optional[str] = typer.Option(None, "--city", help="City."),
-    email: Optional[str] = typer.Option(None, "--email", help="Email address."),
+    phone: str | None = typer.Option(None, "--phone", help="The member's phone."),
+    member_id: int | None = typer.Option(None, "--id", help="Member id."),
+    openid: str | None = typer.Option(None, "--openid", help="WeChat openid."),
+    name: str | None = typer.Option(None, "--name", help="Name."),
+    gender: str | None = typer.Option(None, "--gender", help="female, male or other."),
+    birthday: str | None = typer.Option(None, "--birthday", help="YYYY-MM-DD."),
+    city: str | None = typer.Option(None, "--city", help="City."),
+    email: str | None = typer.Option(None, "--email", help="Email address."),
     json_out: bool = JSON,
 ) -> None:
     """Update a member's profile; completing it the first time credits the bonus once."""
@@ -95,9 +95,9 @@ def member_update(
 
 @member_app.command("profile")
 def member_profile(
-    phone: Optional[str] = typer.Option(None, "--phone", help="The member's phone."),
-    member_id: Optional[int] = typer.Option(None, "--id", help="Member id."),
-    openid: Optional[str] = typer.Option(None, "--openid", help="WeChat openid."),
+    phone: str | None = typer.Option(None, "--phone", help="The member's phone."),
+    member_id: int | None = typer.Option(None, "--id", help="Member id."),
+    openid: str | None = typer.Option(None, "--openid", help="WeChat openid."),
     json_out: bool = JSON,
 ) -> None:
     """Show a member's profile, tier and points lots (with their expiry dates)."""
@@ -136,9 +136,9 @@ def gift_add(
     name: str = typer.Option(..., "--name", help="Name shown in the mall."),
     points: int = typer.Option(..., "--points", help="Points per unit."),
     stock: int = typer.Option(..., "--stock", help="Units available."),
-    limit: Optional[int] = typer.Option(None, "--limit", help="Units per member (default: no limit)."),
-    active_from: Optional[str] = typer.Option(None, "--from", help="First day (YYYY-MM-DD)."),
-    active_until: Optional[str] = typer.Option(None, "--until", help="Last day (YYYY-MM-DD)."),
+    limit: int | None = typer.Option(None, "--limit", help="Units per member (default: no limit)."),
+    active_from: str | None = typer.Option(None, "--from", help="First day (YYYY-MM-DD)."),
+    active_until: str | None = typer.Option(None, "--until", help="Last day (YYYY-MM-DD)."),
     json_out: bool = JSON,
 ) -> None:
     """Add a gift to the points mall."""
@@ -186,9 +186,9 @@ def gift_list(
 @gift_app.command("redeem")
 def gift_redeem(
     gift: str = typer.Argument(..., help="Gift id or SKU."),
-    phone: Optional[str] = typer.Option(None, "--phone", help="The member's phone."),
-    member_id: Optional[int] = typer.Option(None, "--id", help="Member id."),
-    openid: Optional[str] = typer.Option(None, "--openid", help="WeChat openid."),
+    phone: str | None = typer.Option(None, "--phone", help="The member's phone."),
+    member_id: int | None = typer.Option(None, "--id", help="Member id."),
+    openid: str | None = typer.Option(None, "--openid", help="WeChat openid."),
     quantity: int = typer.Option(1, "--quantity", help="Units."),
     json_out: bool = JSON,
 ) -> None:
@@ -210,7 +210,7 @@ def gift_redeem(
 @gift_app.command("cancel")
 def gift_cancel(
     order: int = typer.Argument(..., help="Order id."),
-    reason: Optional[str] = typer.Option(None, "--reason", help="Why (kept in the ledger)."),
+    reason: str | None = typer.Option(None, "--reason", help="Why (kept in the ledger)."),
     json_out: bool = JSON,
 ) -> None:
     """Cancel a gift order: refund its points and its stock."""
@@ -229,7 +229,7 @@ def gift_cancel(
 
 @points_app.command("expire")
 def points_expire(
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="Expire as of this day (default today)."),
+    as_of: str | None = typer.Option(None, "--as-of", help="Expire as of this day (default today)."),
     json_out: bool = JSON,
 ) -> None:
     """Expire points past their date (oldest first) and send expiring notices; idempotent."""
@@ -272,7 +272,7 @@ def events_dispatch(
     max_attempts: int = typer.Option(5, "--max-attempts", help="Tries per event."),
     backoff: float = typer.Option(0.5, "--backoff", help="First retry delay in seconds (doubles)."),
     timeout: float = typer.Option(10.0, "--timeout", help="Seconds per request."),
-    limit: Optional[int] = typer.Option(None, "--limit", help="Deliver at most this many."),
+    limit: int | None = typer.Option(None, "--limit", help="Deliver at most this many."),
     json_out: bool = JSON,
 ) -> None:
     """POST pending events to a webhook, acknowledging each one it accepts."""
@@ -289,7 +289,7 @@ def events_dispatch(
 
 @app.command()
 def report(
-    batch: Optional[int] = typer.Option(None, "--batch", help="Only this batch."),
+    batch: int | None = typer.Option(None, "--batch", help="Only this batch."),
     by: str = typer.Option("batch", "--by", help="batch, channel, region or day."),
     json_out: bool = JSON,
 ) -> None:

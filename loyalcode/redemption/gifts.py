@@ -245,7 +245,7 @@ def redeem_gift(
     ``limit_reached``; a refusal changes nothing once the caller rolls back.
     """
     member = resolve_id(conn, member)
-    phone, balance = conn.execute(_PHONE, {"member": member}).one()
+    phone = conn.execute(_PHONE, {"member": member}).one()[0]
     if phone is None:
         raise PhoneRequired()
     profile = profile_of(conn, member, settings)

@@ -45,7 +45,7 @@ class Tier:
         """Points credited for a code worth ``points`` in this tier."""
         if self.multiplier == 1.0:
             return points
-        return int(math.floor(points * self.multiplier + 1e-9))
+        return math.floor(points * self.multiplier + 1e-9)
 
 
 DEFAULT_TIERS = (

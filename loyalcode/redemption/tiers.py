@@ -169,7 +169,7 @@ def evaluate(
     for row in conn.execute(_CANDIDATES, {"since": since}).all():
         target = settings.tier_for(int(row.earned))
         previous = settings.tier_named(row.tier)
-        if target.name == previous.name and (row.tier is None or row.tier == previous.name):
+        if target.name == previous.name:
             continue
         event = change_tier(conn, int(row.id), row.tier, target, int(row.earned), settings, now)
         if event is not None:

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, text
 from loyalcode.redemption.loyalty_settings import LoyaltySettings, Tier
 from tests.redemption.conftest import Shop, redeemer, shop  # noqa: F401  (fixtures)
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 CST = dt.timezone(dt.timedelta(hours=8))
 T0 = dt.datetime(2025, 3, 15, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
 PROFILE = {"name": "王小明", "gender": "female", "birthday": "1990-05-01", "city": "上海"}

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
+from loyalcode.codegen.db import make_engine
 from loyalcode.codegen.errors import LoyalcodeError
 from loyalcode.redemption import members
 from loyalcode.redemption.gifts import add_gift, cancel_order, redeem_gift
-from loyalcode.codegen.db import make_engine
 from tests.loyalty.conftest import T0, Loyal, phone
 
 

@@ -8,8 +8,8 @@ import datetime as dt
 import pytest
 
 from loyalcode.redemption import members
-from loyalcode.redemption.loyalty_errors import InvalidProfile
 from loyalcode.redemption.errors import PhoneRequired
+from loyalcode.redemption.loyalty_errors import InvalidProfile
 from loyalcode.redemption.loyalty_settings import LoyaltySettings
 from loyalcode.redemption.profile import profile_of, update_profile
 from tests.loyalty.conftest import PROFILE, T0, Loyal, phone

@@ -11,7 +11,7 @@ import pytest
 
 from loyalcode.redemption.loyalty_settings import LoyaltySettings
 from loyalcode.redemption.tiers import evaluate, tier_status
-from tests.loyalty.conftest import TEST_TIERS, T0, Loyal, phone
+from tests.loyalty.conftest import T0, TEST_TIERS, Loyal, phone
 
 CONFIG = """
 [loyalty]
