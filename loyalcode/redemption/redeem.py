@@ -182,6 +182,15 @@ _CLONE = text(
 _PARAM = re.compile(r"(?<![:\w]):(\w+)")
 
 
+def _state_sql(tiers: EarnHook | None) -> str:
+    """:data:`_STATE`, with the tier columns of the phone's member when tiers are on."""
+    if tiers is None:
+        return _STATE
+    return _STATE.replace(
+        "FROM (SELECT 1 AS one) AS x", f", {tiers.STATE_COLUMNS} FROM (SELECT 1 AS one) AS x", 1
+    )
+
+
 def _render(sql: str, pg: bool) -> str:
     """``:name`` parameters as the driver wants them: sqlite3 takes them as they are,
     psycopg wants ``%(name)s``."""
@@ -230,10 +239,12 @@ class Redeemer:
         self._keyring = self.context.keyring()
         self._tz = self.settings.tzinfo()
         self._pg = pg = self.engine.dialect.name == "postgresql"
+        # Loyalty (tiers.py): the tier multiplier and earn-time upgrades; None with one tier.
+        self._tiers = EarnHook.build(self.context.config, pg)
         self._sql = {
             name: _render(sql, pg)
             for name, sql in (
-                ("state", _STATE), ("insert_redemption", _INSERT_REDEMPTION),
+                ("state", _state_sql(self._tiers)), ("insert_redemption", _INSERT_REDEMPTION),
                 ("insert_ledger", _INSERT_LEDGER), ("add_balance", _ADD_BALANCE),
                 ("insert_event", _INSERT_EVENT), ("redeemed_by", _REDEEMED_BY),
                 ("channel_id", _CHANNEL_ID), ("phone_of", _PHONE_OF), ("credit_pg", _CREDIT_PG),
@@ -244,8 +255,6 @@ class Redeemer:
         self._held_lock = threading.Lock()
         self._window = self.settings.throttle_window_seconds
         self._limit = self.settings.throttle_failures
-        # Loyalty (tiers.py): the tier multiplier and earn-time upgrades; None with one tier.
-        self._tiers = EarnHook.build(self.context.config, pg)
 
     def close(self) -> None:
         """Release the connections this Redeemer holds (and close the pool when it
@@ -385,9 +394,12 @@ class Redeemer:
         params["limit"] = self._limit
         params["cutoff"] = ts - self._window
         params["serial"] = serial
+        if self._tiers is not None:
+            params["since"] = self._tiers.since_param(when)
         cur.execute(sql["state"], params)
+        row = cur.fetchone()
         (throttled_since, phone_member, openid_member, batch_id, serial_end, sku, points,
-         status, redeem_from, redeem_until, channel_id, channel_code, channel_region) = cur.fetchone()
+         status, redeem_from, redeem_until, channel_id, channel_code, channel_region) = row[:13]
         if throttled_since is not None:
             raise Throttled(retry_after=self._retry_after(float(throttled_since), ts))
         if batch_id is None or serial >= serial_end:
@@ -416,6 +428,7 @@ class Redeemer:
 
         raised: list[EventRef] = []
         joined = False
+        prefetched = False  # the member is the phone's, unchanged since the state query
         if e164 is None:  # openid alone: only a member who has bound a phone earns
             member = openid_member
             if member is not None:
@@ -433,6 +446,7 @@ class Redeemer:
             raised.extend(bound.events)
         else:
             member = phone_member
+            prefetched = member is not None
             if member is None:
                 member, joined_events = members.create_member(conn, e164, when, "redeem")
                 joined = bool(joined_events)
@@ -442,7 +456,12 @@ class Redeemer:
             scan_region and channel_region and not contains(channel_region, scan_region)
         )
         # --- loyalty: one query for the tier and its multiplier (tiers.EarnHook) ---
-        tier = self._tiers.before(cur, member, joined, when) if self._tiers is not None else None
+        tier = None
+        if self._tiers is not None:
+            if prefetched:  # the phone's member, as the state query read it
+                tier = self._tiers.prefetched(row[13], row[14])
+            else:
+                tier = self._tiers.before(cur, member, joined, when)
         points = tier.credit(int(points)) if tier is not None else int(points)
         # --- end loyalty ---
         facts = {"member": member, "phone": e164, "serial": serial, "batch": batch_id, "sku": sku,

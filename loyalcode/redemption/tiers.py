@@ -219,6 +219,25 @@ class EarnHook:
         settings = LoyaltySettings.from_config(config)
         return cls(settings, pg) if settings.tiers_enabled else None
 
+    #: The same two facts for the member the scan's phone names, as extra columns of
+    #: the redemption's state query (one round trip fewer on the common path).
+    STATE_COLUMNS = (
+        "(SELECT t.tier FROM member_tiers t WHERE t.member_id = "
+        " (SELECT m.id FROM members m WHERE m.phone = :phone)) AS phone_tier, "
+        "(SELECT coalesce(sum(l.delta), 0) FROM ledger l WHERE l.member_id = "
+        " (SELECT m.id FROM members m WHERE m.phone = :phone) "
+        " AND l.kind = 'earn' AND l.created_at >= :since) AS phone_earned"
+    )
+
+    def since_param(self, when: dt.datetime) -> Any:
+        """The ``:since`` parameter of :attr:`STATE_COLUMNS` for a scan at ``when``."""
+        since = window_start(when, self.settings)
+        return since if self._pg else since.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+    def prefetched(self, stored: str | None, earned: Any) -> EarnState:
+        """The :class:`EarnState` from the state query's :attr:`STATE_COLUMNS`."""
+        return EarnState(self.settings.tier_named(stored), stored, int(earned or 0))
+
     def before(self, cur: Any, member: int, new_member: bool, when: dt.datetime) -> EarnState:
         """The member's tier and window earnings, on the hot path's DBAPI cursor."""
         base = self.settings.tiers[0]
