@@ -1,4 +1,4 @@
-"""The loyalty section of the README (docs/loyalty.md) runs as written."""
+"""The loyalty section of the README runs as written."""
 
 from __future__ import annotations
 
@@ -7,17 +7,20 @@ import json
 import re
 from pathlib import Path
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "loyalty.md"
+from tests.readme import README, readme_section
+
+DOC = README
+SECTION = "The loyalty programme"
 
 
 def _blocks(lang: str) -> list[str]:
-    return re.findall(rf"```{lang}\n(.*?)```", DOC.read_text(encoding="utf-8"), flags=re.DOTALL)
+    return re.findall(rf"```{lang}\n(.*?)```", readme_section(SECTION), flags=re.DOTALL)
 
 
 def test_example_runs_as_written(db_url, shop) -> None:  # type: ignore[no-untyped-def]
     (example,) = [b for b in _blocks("python") if b.lstrip().startswith(">>>")]
     globs = {"database_url": db_url, "code": shop.code(1)}
-    test = doctest.DocTestParser().get_doctest(example, globs, "docs/loyalty.md", str(DOC), 0)
+    test = doctest.DocTestParser().get_doctest(example, globs, "README.md", str(DOC), 0)
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
     runner.run(test)
     assert runner.failures == 0 and runner.tries >= 15
@@ -26,7 +29,7 @@ def test_example_runs_as_written(db_url, shop) -> None:  # type: ignore[no-untyp
 def test_sketch_compiles_and_payload_is_json() -> None:
     for block in _blocks("python"):
         if not block.lstrip().startswith(">>>"):
-            compile(block, "docs/loyalty.md", "exec")
+            compile(block, "README.md", "exec")
     (payload,) = _blocks("json")
     assert set(json.loads(payload)["payload"]) >= {"member", "phone", "points", "balance", "tier", "gift"}
 
@@ -46,7 +49,7 @@ def test_every_event_type_and_error_code_is_documented() -> None:
     from loyalcode.redemption.loyalty_errors import loyalty_error_codes
     from loyalcode.redemption.loyalty_models import LOYALTY_EVENT_TYPES
 
-    text = DOC.read_text(encoding="utf-8")
+    text = readme_section(SECTION)
     for name in (*LOYALTY_EVENT_TYPES, *loyalty_error_codes()):
         if name not in ("gift_exists", "dispatch_failed"):
             assert f"`{name}`" in text, name
