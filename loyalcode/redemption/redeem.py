@@ -57,6 +57,8 @@ from loyalcode.redemption.errors import (
     UnknownCode,
 )
 from loyalcode.redemption.events import EventRef, emit
+from loyalcode.redemption.fastpath import PgFastPath
+from loyalcode.redemption.fastpath import event_ref as fast_event
 from loyalcode.redemption.settings import RedemptionSettings
 from loyalcode.redemption.tiers import EarnHook
 from loyalcode.redemption.timeutil import utc
@@ -250,6 +252,15 @@ class Redeemer:
                 ("channel_id", _CHANNEL_ID), ("phone_of", _PHONE_OF), ("credit_pg", _CREDIT_PG),
             )
         }
+        # PostgreSQL: the common scan in one autocommit statement (fastpath.py).
+        self._fast = (
+            PgFastPath(
+                self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False),
+                self._tiers, self.settings.throttle_failures, self.settings.throttle_window_seconds,
+            )
+            if pg
+            else None
+        )
         self._local = threading.local()
         self._held: list[Connection] = []
         self._held_lock = threading.Lock()
@@ -267,6 +278,8 @@ class Redeemer:
             except exc.DBAPIError:  # already broken: nothing more to release
                 pass
         self._local = threading.local()
+        if self._fast is not None:
+            self._fast.close()
         if self._owns_context:
             self.context.dispose()
 
@@ -346,6 +359,20 @@ class Redeemer:
             if ids:
                 self._count_failure(ids, ts)  # raises Throttled instead when throttled
             raise
+
+        if self._fast is not None and e164 is not None and purchase_channel is None:
+            done = self._fast.try_credit(
+                serial=serial, phone=e164, openid=openid_v, source=source_v,
+                scan_region=scan_region, when=when, today=when.astimezone(self._tz).date(), ts=ts,
+            )
+            if done is not None:
+                balance, event_id, member, batch_id, sku, points, channel, channel_region = done
+                return RedemptionResult(
+                    points=int(points), balance=int(balance), batch=int(batch_id), sku=sku,
+                    channel=channel, diversion=False, scan_region=scan_region,
+                    channel_region=channel_region, member=int(member),
+                    events=(fast_event(event_id),), serial=serial, joined=False,
+                )
 
         with self._connect() as conn:
             try:
