@@ -89,6 +89,8 @@ def _sqlite_events(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
+        if conn.connection.driver_connection.in_transaction:
+            return  # the redemption hot path began it on the driver (redeem.py)
         deferred = conn.get_execution_options().get("sqlite_deferred", False)
         conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 

@@ -300,7 +300,8 @@ class Redeemer:
             except (exc.OperationalError, exc.ProgrammingError) as err:
                 raise db.translate_missing_schema(self.engine, err) from None
             self._local.conn = conn
-            self._local.cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            self._local.raw = conn.connection.driver_connection
+            self._local.cursor = self._local.raw.cursor()  # type: ignore[union-attr]
             with self._held_lock:
                 self._held.append(conn)
         try:
@@ -375,12 +376,13 @@ class Redeemer:
                 )
 
         with self._connect() as conn:
+            args = (conn, serial, e164, openid_v, source_v, scan_region, purchase_channel,
+                    when, ts, ids)
             try:
-                with conn.begin():
-                    return self._redeem(
-                        conn, serial, e164, openid_v, source_v, scan_region, purchase_channel,
-                        when, ts, ids,
-                    )
+                if self._pg:
+                    with conn.begin():
+                        return self._redeem(*args)
+                return self._sqlite_transaction(conn, args)
             except _UnknownSerial:
                 if ids:
                     with conn.begin():
@@ -390,6 +392,30 @@ class Redeemer:
                 with conn.begin():
                     self._clone_alert(conn, clone, when)
                 raise AlreadyRedeemed(same_member=False) from None
+
+    def _sqlite_transaction(self, conn: Connection, args: tuple[Any, ...]) -> RedemptionResult:
+        """:meth:`_redeem` in a transaction begun and committed on the sqlite3 driver.
+
+        SQLAlchemy's begin/commit cost about a sixth of a SQLite redemption. When the
+        rare branches (a new member, a merge, a tier change) use the SQLAlchemy
+        connection, it joins this transaction (the engine's "begin" hook sees the
+        driver already in one) and the commit goes through SQLAlchemy instead.
+        """
+        raw = self._local.raw
+        raw.execute("BEGIN IMMEDIATE")
+        try:
+            result = self._redeem(*args)
+        except BaseException:
+            if conn.in_transaction():
+                conn.rollback()
+            elif raw.in_transaction:
+                raw.rollback()
+            raise
+        if conn.in_transaction():
+            conn.commit()
+        else:
+            raw.commit()
+        return result
 
     def _count_failure(self, ids: throttle.Identities, ts: float) -> None:
         """Throttle check, then count the failure, in one transaction of its own."""
