@@ -63,7 +63,7 @@ def redact(url: str) -> str:
 
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # an unparsable URL: show only its scheme
+    except exc.ArgumentError:  # an unparsable URL: show only its scheme
         return url.split(":", 1)[0] + ":…"
 
 
