@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, Optional
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import typer
 
@@ -29,7 +31,7 @@ app = typer.Typer(
 class State:
     """Options of the root command, shared with every subcommand."""
 
-    db_url: Optional[str] = None
+    db_url: str | None = None
     quiet: bool = False
 
 
@@ -38,7 +40,7 @@ state = State()
 
 @app.callback()
 def root(
-    db: Optional[str] = typer.Option(
+    db: str | None = typer.Option(
         None, "--db", help="Database URL (overrides LOYALCODE_DATABASE_URL).", metavar="URL"
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or notices."),
@@ -46,6 +48,18 @@ def root(
     """One-item-one-code (一物一码) hidden loyalty codes: create, print, redeem."""
     state.db_url = db
     state.quiet = quiet
+
+
+@contextmanager
+def deployment() -> Iterator[Any]:
+    """The deployment's context for a command, its connections closed at the end."""
+    from loyalcode.codegen.context import open_context
+
+    ctx = open_context(state.db_url)
+    try:
+        yield ctx
+    finally:
+        ctx.dispose()
 
 
 def emit_json(value: Any) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -112,7 +111,7 @@ def channel_add(
     name: str = typer.Option(..., "--name", help="Display name."),
     kind: str = typer.Option(..., "--kind", help="distributor | wholesaler | retailer | ecommerce."),
     region: str = typer.Option(..., "--region", help="GB/T 2260 region code: 2, 4 or 6 digits."),
-    parent: Optional[str] = typer.Option(None, "--parent", help="Parent channel code."),
+    parent: str | None = typer.Option(None, "--parent", help="Parent channel code."),
     json_out: bool = JSON,
 ) -> None:
     """Add a channel to the distribution tree."""
@@ -161,14 +160,14 @@ def batch_create(
     sku: str = typer.Option(..., "--sku", help="Product SKU."),
     quantity: str = typer.Option(..., "--quantity", help="Number of codes (1 to 100,000,000)."),
     points: str = typer.Option(..., "--points", help="Points each code credits."),
-    name: Optional[str] = typer.Option(None, "--name", help="Product name."),
-    gtin: Optional[str] = typer.Option(None, "--gtin", help="GTIN-8/12/13/14 of the product."),
-    channel: Optional[str] = typer.Option(None, "--channel", help="Default channel code."),
-    line: Optional[str] = typer.Option(None, "--line", help="Production line."),
-    produced_on: Optional[str] = typer.Option(None, "--produced-on", help="YYYY-MM-DD."),
-    redeem_from: Optional[str] = typer.Option(None, "--redeem-from", help="YYYY-MM-DD, first day codes redeem."),
-    redeem_until: Optional[str] = typer.Option(None, "--redeem-until", help="YYYY-MM-DD, last day codes redeem."),
-    payload: Optional[str] = typer.Option(
+    name: str | None = typer.Option(None, "--name", help="Product name."),
+    gtin: str | None = typer.Option(None, "--gtin", help="GTIN-8/12/13/14 of the product."),
+    channel: str | None = typer.Option(None, "--channel", help="Default channel code."),
+    line: str | None = typer.Option(None, "--line", help="Production line."),
+    produced_on: str | None = typer.Option(None, "--produced-on", help="YYYY-MM-DD."),
+    redeem_from: str | None = typer.Option(None, "--redeem-from", help="YYYY-MM-DD, first day codes redeem."),
+    redeem_until: str | None = typer.Option(None, "--redeem-until", help="YYYY-MM-DD, last day codes redeem."),
+    payload: str | None = typer.Option(
         None, "--payload", help="QR payload template with {code}, {serial}, {gtin}, {batch}."
     ),
     json_out: bool = JSON,
@@ -245,11 +244,11 @@ class OutputError(LoyalcodeError):
 @app.command("export")
 def export_cmd(
     batch_id: str = typer.Argument(..., metavar="ID"),
-    seq_from: Optional[int] = typer.Option(None, "--from", help="First sequence number (1-based)."),
-    seq_to: Optional[int] = typer.Option(None, "--to", help="Last sequence number (inclusive)."),
+    seq_from: int | None = typer.Option(None, "--from", help="First sequence number (1-based)."),
+    seq_to: int | None = typer.Option(None, "--to", help="Last sequence number (inclusive)."),
     fmt: str = typer.Option("csv", "--format", help="csv (seq,code,payload) or txt (payloads)."),
     with_serial: bool = typer.Option(False, "--serial", help="Add the visible serial column."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Output file (default: stdout)."),
+    out: Path | None = typer.Option(None, "--out", help="Output file (default: stdout)."),
     json_out: bool = typer.Option(False, "--json", help="With --out: a JSON summary on stdout."),
 ) -> None:
     """Stream a batch's codes (or a seq range) as CSV or TXT for line coders."""

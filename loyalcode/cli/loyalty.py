@@ -4,13 +4,11 @@ points expire, tiers evaluate, events dispatch, report."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import typer
 
-from loyalcode.cli import app, emit_json, notice, state
+from loyalcode.cli import app, deployment, emit_json, notice
 from loyalcode.cli.redemption import events_app, member_app
 
 JSON = typer.Option(False, "--json", help="Machine-readable JSON on stdout.")
@@ -24,15 +22,7 @@ app.add_typer(points_app, name="points")
 app.add_typer(tiers_app, name="tiers")
 
 
-@contextmanager
-def _context() -> Iterator[Any]:
-    from loyalcode.codegen.context import open_context
-
-    ctx = open_context(state.db_url)
-    try:
-        yield ctx
-    finally:
-        ctx.dispose()
+_context = deployment
 
 
 def _settings(ctx: Any) -> tuple[Any, Any]:

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
 import typer
 
-from loyalcode.cli import app, emit_json, state
+from loyalcode.cli import app, deployment, emit_json, state
 
 JSON = typer.Option(False, "--json", help="Machine-readable JSON on stdout.")
 
@@ -18,16 +14,7 @@ app.add_typer(member_app, name="member")
 app.add_typer(events_app, name="events")
 
 
-@contextmanager
-def _context() -> Iterator[Any]:
-    """The deployment's context, its connections closed when the command ends."""
-    from loyalcode.codegen.context import open_context
-
-    ctx = open_context(state.db_url)
-    try:
-        yield ctx
-    finally:
-        ctx.dispose()
+_context = deployment
 
 
 @app.command()
