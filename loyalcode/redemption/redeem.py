@@ -520,7 +520,8 @@ class Redeemer:
         facts = {"member": member, "phone": e164, "serial": serial, "batch": batch_id, "sku": sku,
                  "points": points, "channel": channel_code,
                  "tier": tier.tier.name if tier is not None else None}
-        payload = json.dumps(facts, ensure_ascii=False)
+        # PostgreSQL adds the balance inside the statement; SQLite serialises once it is known.
+        payload = json.dumps(facts, ensure_ascii=False) if self._pg else None
         values = {
             "serial": serial,
             "batch_id": batch_id,
