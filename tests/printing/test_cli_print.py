@@ -52,7 +52,7 @@ def test_print_pdf_every_label_is_its_exported_code(cli, tmp_path: Path) -> None
 
 
 @pytest.mark.parametrize("fmt", ["png", "zpl"])
-def test_print_png_and_zpl(cli, tmp_path: Path, fmt: str) -> None:  # type: ignore[no-untyped-def]
+def test_print_png_and_zpl(cli, tmp_path: Path, fmt: str, cjk_font: str) -> None:  # type: ignore[no-untyped-def]
     batch = _batch(cli, 5)
     exported = _exported(cli, batch)
     out = tmp_path / ("pages" if fmt == "png" else "labels.zpl")

@@ -206,7 +206,7 @@ def test_worker_pool_output_equals_single_process(tmp_path: Path) -> None:
     assert (tmp_path / "one.pdf").read_bytes() == (tmp_path / "two.pdf").read_bytes()
 
 
-def test_caption_in_chinese_renders_without_boxes(tmp_path: Path) -> None:
+def test_caption_in_chinese_renders_without_boxes(tmp_path: Path, cjk_font: str) -> None:
     from loyalcode.printing.fonts import covers
 
     t = BUILTIN["roll-50x30"]

@@ -50,7 +50,7 @@ def test_no_serial_and_ec_level(tmp_path: Path) -> None:
     assert not re.search(r"\^FDS\d{6}\^FS", text)
 
 
-def test_caption_is_one_downloaded_graphic(tmp_path: Path) -> None:
+def test_caption_is_one_downloaded_graphic(tmp_path: Path, cjk_font: str) -> None:
     out = tmp_path / "l.zpl"
     print_labels(synthetic_chunks(4), out, PrintOptions(template=BUILTIN["roll-50x30"], fmt="zpl",
                                                         caption="刮开涂层 扫码积分"))
