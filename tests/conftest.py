@@ -72,11 +72,8 @@ def pg_schema_url() -> Iterator[str]:
     try:
         yield _pg_schema_url(schema)
     finally:
-        from loyalcode.codegen.db import make_engine
-
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
-        make_engine  # noqa: B018  (engines are disposed by their tests)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -155,12 +152,8 @@ class Cli:
         from loyalcode.cli import main
 
         argv = ["--db", self.db_url, *args]
-        out, err = io.StringIO(), io.StringIO()
-        out_b = io.BytesIO()
-
-        class _Out(io.TextIOWrapper):
-            pass
-
+        err = io.StringIO()
+        out_b = io.BytesIO()  # binary underneath: export writes bytes to sys.stdout.buffer
         real = (sys.stdout, sys.stderr, sys.stdin)
         wrapper = io.TextIOWrapper(out_b, encoding="utf-8", write_through=True)
         sys.stdout, sys.stderr = wrapper, err
@@ -174,7 +167,7 @@ class Cli:
         finally:
             wrapper.flush()
             sys.stdout, sys.stderr, sys.stdin = real
-        return CliResult(code, out_b.getvalue().decode("utf-8") + out.getvalue(), err.getvalue())
+        return CliResult(code, out_b.getvalue().decode("utf-8"), err.getvalue())
 
     def subprocess(self, *args: str, stdin: str | None = None, cwd: Path | None = None,
                    timeout: float = 120) -> CliResult:

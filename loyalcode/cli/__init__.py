@@ -50,12 +50,17 @@ def root(
     state.quiet = quiet
 
 
-@contextmanager
-def deployment() -> Iterator[Any]:
-    """The deployment's context for a command, its connections closed at the end."""
+def open_deployment() -> Any:
+    """The deployment (database, settings, key) that ``--db`` or the environment names."""
     from loyalcode.codegen.context import open_context
 
-    ctx = open_context(state.db_url)
+    return open_context(state.db_url)
+
+
+@contextmanager
+def deployment() -> Iterator[Any]:
+    """:func:`open_deployment`, its connections closed when the command ends."""
+    ctx = open_deployment()
     try:
         yield ctx
     finally:
@@ -95,6 +100,14 @@ class _NullFile:
         return False
 
 
+def register_commands() -> None:
+    """Import every command area; each registers its commands on :data:`app`.
+
+    The modules stay light to import: heavy libraries load inside the commands.
+    """
+    from loyalcode.cli import codegen, loyalty, printing, redemption  # noqa: F401
+
+
 def _wants_json(argv: list[str]) -> bool:
     return "--json" in argv
 
@@ -102,15 +115,7 @@ def _wants_json(argv: list[str]) -> bool:
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    # Register every command area (imports stay light: heavy modules load lazily inside).
-    from loyalcode.cli import codegen as _codegen  # noqa: F401
-
-    for optional in ("printing", "redemption", "loyalty"):
-        try:
-            __import__(f"loyalcode.cli.{optional}")
-        except ModuleNotFoundError as exc:  # an area not built yet
-            if exc.name != f"loyalcode.cli.{optional}":
-                raise
+    register_commands()
     try:
         # Without standalone mode, click returns the code of a ``typer.Exit(n)``
         # instead of exiting: honour it.

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from loyalcode.cli import app, emit_json, notice, progress, state
+from loyalcode.cli import app, emit_json, notice, open_deployment, progress
 from loyalcode.codegen.errors import InvalidInput, LoyalcodeError
 
 JSON = typer.Option(False, "--json", help="Machine-readable JSON on stdout.")
@@ -21,10 +21,7 @@ app.add_typer(channel_app, name="channel")
 app.add_typer(batch_app, name="batch")
 
 
-def _context():  # type: ignore[no-untyped-def]
-    from loyalcode.codegen.context import open_context
-
-    return open_context(state.db_url)
+_context = open_deployment  # a short-lived command: the process exit closes the pool
 
 
 # --- init and db --------------------------------------------------------------------

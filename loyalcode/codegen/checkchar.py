@@ -76,19 +76,9 @@ def validate(code: str) -> str:
 # --- vectorised (numpy) forms for bulk work -----------------------------------------
 
 
-def check_symbols_np(values: "np.ndarray") -> "np.ndarray":
-    """Check-symbol values for an ``(n, k)`` uint8 array of symbol values."""
-    import numpy as np
-
-    double = np.array(DOUBLE, dtype=np.uint8)
-    interim = np.zeros(values.shape[0], dtype=np.uint8)
-    for j in range(values.shape[1]):
-        interim = double[interim] ^ values[:, j]
-    return double[interim]
-
-
 def interim_np(values: "np.ndarray") -> "np.ndarray":
-    """Damm interim over whole codes: zero where the check passes."""
+    """Damm interim per row of an ``(n, k)`` uint8 array of symbol values: zero for a
+    whole code whose check passes."""
     import numpy as np
 
     double = np.array(DOUBLE, dtype=np.uint8)
@@ -96,3 +86,10 @@ def interim_np(values: "np.ndarray") -> "np.ndarray":
     for j in range(values.shape[1]):
         interim = double[interim] ^ values[:, j]
     return interim
+
+
+def check_symbols_np(values: "np.ndarray") -> "np.ndarray":
+    """Check-symbol values for an ``(n, k)`` uint8 array of payload symbol values."""
+    import numpy as np
+
+    return np.array(DOUBLE, dtype=np.uint8)[interim_np(values)]

@@ -45,15 +45,11 @@ class Base(DeclarativeBase):
 
 
 def load_all_models() -> MetaData:
-    """Import every model module that exists and return the shared metadata."""
+    """Import every model module and return the shared metadata."""
     import importlib
 
     for name in MODEL_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as err:
-            if err.name != name and not name.startswith(str(err.name)):
-                raise
+        importlib.import_module(name)
     return Base.metadata
 
 
@@ -124,7 +120,7 @@ def check_connection(engine: Engine) -> None:
 def translate_missing_schema(engine: Engine, err: exc.DBAPIError) -> Exception:
     """Turn "no such table" into :class:`NotInitialized`; other errors pass through."""
     message = str(err.orig).lower() if err.orig else ""
-    if "no such table" in message or "does not exist" in message and "relation" in message:
+    if "no such table" in message or ("relation" in message and "does not exist" in message):
         return NotInitialized(url=redact(str(engine.url)))
     if isinstance(err, exc.OperationalError):
         reason = str(err.orig).strip().splitlines()[0] if err.orig else type(err).__name__

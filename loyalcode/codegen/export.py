@@ -16,12 +16,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING
 
-from loyalcode.codegen.codeformat import CODE_LENGTH, GROUP
+from loyalcode.codegen.codeformat import CODE_LENGTH, GROUP, group
 from loyalcode.codegen.errors import InvalidInput
 from loyalcode.codegen.keys import Keyring
 from loyalcode.codegen.labels import serial_chunks
 from loyalcode.codegen.models import Batch
-from loyalcode.codegen.payload import PayloadTemplate
+from loyalcode.codegen.payload import PayloadTemplate, filler
 from loyalcode.codegen.visible import for_salt
 
 if TYPE_CHECKING:
@@ -67,11 +67,7 @@ def _fixed_block(
     import numpy as np
 
     n = chars.shape[0]
-    width = 0
-    for kind, value in layout:
-        width += (
-            digits if kind == "seq" else len(value) if kind == "lit" else len(value)  # type: ignore[arg-type]
-        )
+    width = sum(digits if kind == "seq" else len(value) for kind, value in layout)  # type: ignore[arg-type]
     out = np.empty((n, width), dtype=np.uint8)
     col = 0
     seqs = np.arange(seqs_start, seqs_start + n, dtype=np.int64)
@@ -171,18 +167,17 @@ def _iter_slow(
     if fmt == "csv":
         parts = _csv_field_parts(parts)
     chunk_size = min(chunk_size, 16384)
+    fill = filler(parts)
     for seq_start, serial_start, count in serial_chunks(batch, seq_from, seq_to, chunk_size):
         codes = derive_codes(keyring, np.arange(serial_start, serial_start + count, dtype=np.uint64))
         lines = []
         for i, code in enumerate(codes):
             shown = visible.encode(serial_start + i)
-            payload = "".join(
-                v if k == "lit" else (code if v == "code" else shown) for k, v in parts
-            )
+            payload = fill(code=code, serial=shown)
             if fmt == "txt":
                 lines.append(payload)
                 continue
-            grouped = f"{code[:4]}-{code[4:8]}-{code[8:12]}-{code[12:]}"
+            grouped = group(code)
             if with_serial:
                 lines.append(f"{seq_start + i},{grouped},{shown},{payload}")
             else:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from loyalcode.codegen.keys import Keyring
 from loyalcode.codegen.models import Batch
-from loyalcode.codegen.payload import PayloadTemplate
+from loyalcode.codegen.payload import PayloadTemplate, filler
 from loyalcode.codegen.visible import for_salt
 
 DEFAULT_CHUNK = 65536
@@ -58,6 +58,7 @@ def iter_label_chunks(
     template = PayloadTemplate.parse(batch.payload_template, gtin=batch.gtin)
     need_serial = with_serial or template.uses_serial
     visible = for_salt(visible_salt) if need_serial else None
+    fill = filler(template.bind(gtin=batch.gtin, batch=batch.id))
     for seq_start, serial_start, count in serial_chunks(batch, seq_from, seq_to, chunk_size):
         serials_np = np.arange(serial_start, serial_start + count, dtype=np.uint64)
         codes = derive_codes(keyring, serials_np)
@@ -66,12 +67,10 @@ def iter_label_chunks(
             if visible is not None
             else None
         )
-        payloads = [
-            template.render(
-                code=code, serial=shown[i] if shown else "", gtin=batch.gtin, batch=batch.id
-            )
-            for i, code in enumerate(codes)
-        ]
+        if shown is None:
+            payloads = [fill(code=code) for code in codes]
+        else:
+            payloads = [fill(code=code, serial=serial) for code, serial in zip(codes, shown)]
         yield LabelChunk(
             seq_start=seq_start,
             codes=codes,

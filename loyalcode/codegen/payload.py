@@ -15,6 +15,7 @@ a GTIN can use a GS1 Digital Link such as
 from __future__ import annotations
 
 import string
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from loyalcode.codegen.errors import InvalidTemplate
@@ -103,3 +104,13 @@ class PayloadTemplate:
             else:
                 out.append((kind, v))
         return tuple(out)
+
+
+def filler(parts: tuple[tuple[str, str], ...]) -> Callable[..., str]:
+    """A fast ``fill(code=..., serial=...)`` for parts from :meth:`PayloadTemplate.bind`
+    (one ``str.format`` a label: the per-batch constants are already in)."""
+    fmt = "".join(
+        v.replace("{", "{{").replace("}", "}}") if kind == "lit" else "{" + v + "}"
+        for kind, v in parts
+    )
+    return fmt.format

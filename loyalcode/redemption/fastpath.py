@@ -18,57 +18,51 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import re
 import threading
 from typing import Any
 
 from loyalcode.redemption import throttle
 from loyalcode.redemption.events import EventRef
+from loyalcode.redemption.sql import BATCH_COLUMNS, BATCH_FROM, OPENID_MEMBER, render
 
 _STATE = (
     "WITH s AS (SELECT "
-    "({throttled}) AS throttled_since, "
-    "pm.id AS member_id, "
-    "(SELECT i.member_id FROM member_identities i WHERE i.kind = 'openid' "
-    " AND i.value = %(openid)s::text) AS openid_member, "
-    "b.id AS batch_id, b.serial_end, b.sku, b.points AS base_points, b.status, "
-    "b.redeem_from, b.redeem_until, a.channel_id, c.code AS channel_code, "
-    "c.region AS channel_region{tier_columns} "
-    "FROM (SELECT 1 AS one) AS x "
-    "LEFT JOIN members pm ON pm.phone = %(phone)s::text "
-    "LEFT JOIN batches b ON b.id = (SELECT b2.id FROM batches b2 "
-    " WHERE b2.serial_start <= %(serial)s::bigint ORDER BY b2.serial_start DESC LIMIT 1) "
-    "LEFT JOIN activations a ON a.id = (SELECT a2.id FROM activations a2 WHERE a2.batch_id = b.id "
-    " AND a2.serial_start <= %(serial)s::bigint AND a2.serial_end > %(serial)s::bigint "
-    " ORDER BY a2.id DESC LIMIT 1) "
-    "LEFT JOIN channels c ON c.id = a.channel_id{tier_join}), "
+    "({throttled}) AS throttled_since, pm.id AS member_id, "
+    f"{OPENID_MEMBER}, {BATCH_COLUMNS}{{tier_columns}} {BATCH_FROM} "
+    "LEFT JOIN members pm ON pm.phone = CAST(:phone AS text){tier_join}), "
     "k AS (SELECT s.*, {credited} AS credited, {tier_name} AS tier_name FROM s "
     "WHERE s.throttled_since IS NULL AND s.member_id IS NOT NULL "
-    "AND (%(openid)s::text IS NULL OR s.openid_member = s.member_id) "
-    "AND s.batch_id IS NOT NULL AND %(serial)s::bigint < s.serial_end "
+    "AND (CAST(:openid AS text) IS NULL OR s.openid_member = s.member_id) "
+    "AND s.batch_id IS NOT NULL AND CAST(:serial AS bigint) < s.serial_end "
     "AND s.status = 'active' AND s.channel_id IS NOT NULL "
-    "AND (s.redeem_from IS NULL OR s.redeem_from <= %(today)s::date) "
-    "AND (s.redeem_until IS NULL OR s.redeem_until >= %(today)s::date) "
-    "AND (%(scan_region)s::text IS NULL OR s.channel_region IS NULL "
-    " OR starts_with(%(scan_region)s::text, s.channel_region)){no_upgrade}), "
+    "AND (s.redeem_from IS NULL OR s.redeem_from <= CAST(:today AS date)) "
+    "AND (s.redeem_until IS NULL OR s.redeem_until >= CAST(:today AS date)) "
+    "AND (CAST(:scan_region AS text) IS NULL OR s.channel_region IS NULL "
+    " OR starts_with(CAST(:scan_region AS text), s.channel_region)){no_upgrade}), "
     # The UNIQUE serial is the exactly-once guard, as on the full path.
     "r AS (INSERT INTO redemptions (serial, batch_id, member_id, channel_id, "
     "purchase_channel_id, points, scan_region, diversion, source, redeemed_at) "
-    "SELECT %(serial)s::bigint, k.batch_id, k.member_id, k.channel_id, NULL, k.credited, "
-    "%(scan_region)s::text, false, %(source)s::text, %(now)s FROM k "
+    "SELECT CAST(:serial AS bigint), k.batch_id, k.member_id, k.channel_id, NULL, k.credited, "
+    "CAST(:scan_region AS text), false, CAST(:source AS text), :now FROM k "
     "ON CONFLICT (serial) DO NOTHING RETURNING serial, member_id, points), "
     "l AS (INSERT INTO ledger (member_id, delta, kind, reason, redemption_serial, created_at) "
-    "SELECT r.member_id, r.points, 'earn', 'code redeemed', r.serial, %(now)s FROM r), "
+    "SELECT r.member_id, r.points, 'earn', 'code redeemed', r.serial, :now FROM r), "
     "u AS (UPDATE members SET balance = members.balance + r.points FROM r "
     "WHERE members.id = r.member_id RETURNING members.balance), "
     "e AS (INSERT INTO events (type, member_id, payload, created_at) "
     "SELECT 'points_earned', k.member_id, CAST(jsonb_build_object("
-    "'member', k.member_id, 'phone', %(phone)s::text, 'serial', %(serial)s::bigint, "
+    "'member', k.member_id, 'phone', CAST(:phone AS text), 'serial', CAST(:serial AS bigint), "
     "'batch', k.batch_id, 'sku', k.sku, 'points', k.credited, 'channel', k.channel_code, "
-    "'tier', k.tier_name, 'balance', (SELECT balance FROM u)) AS json), %(now)s "
+    "'tier', k.tier_name, 'balance', (SELECT balance FROM u)) AS json), :now "
     "FROM k WHERE EXISTS (SELECT 1 FROM r) RETURNING id) "
     "SELECT (SELECT balance FROM u), (SELECT id FROM e), k.member_id, k.batch_id, k.sku, "
     "k.credited, k.channel_code, k.channel_region FROM k"
+)
+
+#: The tier columns (the tier and the points earned in the window) for ``pm``.
+_TIER_COLUMNS = (
+    ", mt.tier AS stored_tier, (SELECT coalesce(sum(l.delta), 0) FROM ledger l "
+    "WHERE l.member_id = pm.id AND l.kind = 'earn' AND l.created_at >= :since) AS earned"
 )
 
 
@@ -77,19 +71,20 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''").replace("%", "%%") + "'"
 
 
-#: The throttle check, with psycopg's ``%(name)s`` parameters.
-_THROTTLED = re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", throttle.THROTTLED_SINCE)
-
-
 def build_sql(tiers: Any | None) -> str:
-    """The statement for a deployment's tiers (``tiers.EarnHook`` or ``None``)."""
+    """The statement for a deployment's tiers (``tiers.EarnHook`` or ``None``).
+
+    Parameters are rendered for psycopg before the tier names go in as literals, so a
+    name can never be taken for a parameter.
+    """
+    template = render(_STATE, pg=True)
+    throttled = render(throttle.THROTTLED_SINCE, pg=True)
     if tiers is None:
-        return _STATE.format(
-            throttled=_THROTTLED, tier_columns="", tier_join="", credited="s.base_points",
+        return template.format(
+            throttled=throttled, tier_columns="", tier_join="", credited="s.points",
             tier_name="CAST(NULL AS text)", no_upgrade="",
         )
-    settings = tiers.settings
-    levels = settings.tiers
+    levels = tiers.settings.tiers
     base = levels[0]
 
     def case(value_of: Any) -> str:
@@ -98,24 +93,22 @@ def build_sql(tiers: Any | None) -> str:
 
     def credited(t: Any) -> str:
         if t.multiplier == 1.0:
-            return "s.base_points"
-        return f"CAST(floor(s.base_points * {float(t.multiplier)!r} + 1e-9) AS integer)"
+            return "s.points"
+        return f"CAST(floor(s.points * {float(t.multiplier)!r} + 1e-9) AS integer)"
 
     def next_threshold(t: Any) -> str:
         higher = [x.threshold for x in levels if x.threshold > t.threshold]
         return str(min(higher)) if higher else "NULL"
 
-    credited_sql = case(credited)
-    return _STATE.format(
-        throttled=_THROTTLED,
-        tier_columns=", mt.tier AS stored_tier, (SELECT coalesce(sum(l.delta), 0) FROM ledger l "
-        "WHERE l.member_id = pm.id AND l.kind = 'earn' AND l.created_at >= %(since)s) AS earned",
+    credited_sql, next_sql = case(credited), case(next_threshold)
+    return template.format(
+        throttled=throttled,
+        tier_columns=render(_TIER_COLUMNS, pg=True),
         tier_join=" LEFT JOIN member_tiers mt ON mt.member_id = pm.id",
         credited=credited_sql,
         tier_name=case(lambda t: _literal(t.name)),
         # Only when this scan moves no one up a tier (an upgrade takes the full path).
-        no_upgrade=f" AND ({case(next_threshold)} IS NULL "
-        f"OR s.earned + {credited_sql} < {case(next_threshold)})",
+        no_upgrade=f" AND ({next_sql} IS NULL OR s.earned + {credited_sql} < {next_sql})",
     )
 
 

@@ -22,10 +22,10 @@ check, no ORM object per scan, the key loaded once per :class:`Redeemer`.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import math
-import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -60,6 +60,7 @@ from loyalcode.redemption.events import EventRef, emit
 from loyalcode.redemption.fastpath import PgFastPath
 from loyalcode.redemption.fastpath import event_ref as fast_event
 from loyalcode.redemption.settings import RedemptionSettings
+from loyalcode.redemption.sql import BATCH_COLUMNS, BATCH_FROM, OPENID_MEMBER, render
 from loyalcode.redemption.tiers import EarnHook
 from loyalcode.redemption.timeutil import utc
 
@@ -115,7 +116,7 @@ class RedemptionResult:
 # the transaction SQLAlchemy began (BEGIN IMMEDIATE on SQLite): each SQLAlchemy
 # ``execute`` costs ~60 µs of Python here, more than the statement itself. The SQL is
 # written once with ``:name`` parameters and rendered once per paramstyle
-# (:func:`_render`); psycopg prepares repeated statements on the server by itself.
+# (:func:`loyalcode.redemption.sql.render`); psycopg prepares repeated statements on the server by itself.
 
 #: Everything the state checks need, in one round trip: the throttle, the members the
 #: phone and the openid name, the batch whose range holds the serial, and the newest
@@ -123,16 +124,7 @@ class RedemptionResult:
 _STATE = (
     f"SELECT ({throttle.THROTTLED_SINCE}) AS throttled_since, "
     "(SELECT m.id FROM members m WHERE m.phone = :phone) AS phone_member, "
-    "(SELECT i.member_id FROM member_identities i "
-    " WHERE i.kind = 'openid' AND i.value = :openid) AS openid_member, "
-    "b.id AS batch_id, b.serial_end, b.sku, b.points, b.status, b.redeem_from, b.redeem_until, "
-    "a.channel_id, c.code AS channel_code, c.region AS channel_region "
-    "FROM (SELECT 1 AS one) AS x "
-    "LEFT JOIN batches b ON b.id = (SELECT b2.id FROM batches b2 WHERE b2.serial_start <= :serial "
-    " ORDER BY b2.serial_start DESC LIMIT 1) "
-    "LEFT JOIN activations a ON a.id = (SELECT a2.id FROM activations a2 WHERE a2.batch_id = b.id "
-    " AND a2.serial_start <= :serial AND a2.serial_end > :serial ORDER BY a2.id DESC LIMIT 1) "
-    "LEFT JOIN channels c ON c.id = a.channel_id"
+    f"{OPENID_MEMBER}, {BATCH_COLUMNS}{{tier_columns}} {BATCH_FROM}"
 )
 
 # The UNIQUE serial is the exactly-once guard: the insert either creates the row or
@@ -181,22 +173,9 @@ _CLONE = text(
     "ON CONFLICT (serial) DO NOTHING RETURNING id"
 ).bindparams(bindparam("now", type_=_TS))
 
-_PARAM = re.compile(r"(?<![:\w]):(\w+)")
-
-
 def _state_sql(tiers: EarnHook | None) -> str:
     """:data:`_STATE`, with the tier columns of the phone's member when tiers are on."""
-    if tiers is None:
-        return _STATE
-    return _STATE.replace(
-        "FROM (SELECT 1 AS one) AS x", f", {tiers.STATE_COLUMNS} FROM (SELECT 1 AS one) AS x", 1
-    )
-
-
-def _render(sql: str, pg: bool) -> str:
-    """``:name`` parameters as the driver wants them: sqlite3 takes them as they are,
-    psycopg wants ``%(name)s``."""
-    return _PARAM.sub(r"%(\1)s", sql) if pg else sql
+    return _STATE.format(tier_columns=f", {tiers.STATE_COLUMNS}" if tiers is not None else "")
 
 
 def _as_date(value: Any) -> dt.date | None:
@@ -204,6 +183,12 @@ def _as_date(value: Any) -> dt.date | None:
     if value is None or isinstance(value, dt.date):
         return value
     return dt.date.fromisoformat(value)
+
+
+def _close_quietly(conn: Connection) -> None:
+    """Close a connection; one already broken has nothing more to release."""
+    with contextlib.suppress(exc.DBAPIError):
+        conn.close()
 
 
 class _UnknownSerial(Exception):
@@ -244,8 +229,8 @@ class Redeemer:
         # Loyalty (tiers.py): the tier multiplier and earn-time upgrades; None with one tier.
         self._tiers = EarnHook.build(self.context.config, pg)
         self._sql = {
-            name: _render(sql, pg)
-            for name, sql in (
+            name: render(statement, pg)
+            for name, statement in (
                 ("state", _state_sql(self._tiers)), ("insert_redemption", _INSERT_REDEMPTION),
                 ("insert_ledger", _INSERT_LEDGER), ("add_balance", _ADD_BALANCE),
                 ("insert_event", _INSERT_EVENT), ("redeemed_by", _REDEEMED_BY),
@@ -273,10 +258,7 @@ class Redeemer:
         with self._held_lock:
             held, self._held = self._held, []
         for conn in held:
-            try:
-                conn.close()
-            except exc.DBAPIError:  # already broken: nothing more to release
-                pass
+            _close_quietly(conn)
         self._local = threading.local()
         if self._fast is not None:
             self._fast.close()
@@ -317,10 +299,7 @@ class Redeemer:
         with self._held_lock:
             if conn in self._held:
                 self._held.remove(conn)
-        try:
-            conn.close()
-        except exc.DBAPIError:  # already broken: nothing more to release
-            pass
+        _close_quietly(conn)
 
     # --- the call -----------------------------------------------------------------------
 

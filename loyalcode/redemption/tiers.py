@@ -15,7 +15,6 @@ upgrade and a concurrent evaluation never both write an event for one change.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +24,7 @@ from loyalcode.redemption.events import EventRef
 from loyalcode.redemption.loyalty_settings import LoyaltySettings, Tier
 from loyalcode.redemption.members import resolve_id
 from loyalcode.redemption.moments import emit_moment
+from loyalcode.redemption.sql import render
 
 _TS = DateTime(timezone=True)
 
@@ -179,9 +179,6 @@ def evaluate(
 
 # --- the earn path ---------------------------------------------------------------------
 
-_PARAM = re.compile(r"(?<![:\w]):(\w+)")
-
-
 @dataclass(frozen=True, slots=True)
 class EarnState:
     """A member's tier as a scan finds it: ``stored`` is the ``member_tiers`` value
@@ -211,7 +208,7 @@ class EarnHook:
     def __init__(self, settings: LoyaltySettings, pg: bool) -> None:
         self.settings = settings
         self._pg = pg
-        self._sql = _PARAM.sub(r"%(\1)s", self._SQL) if pg else self._SQL
+        self._sql = render(self._SQL, pg)
 
     @classmethod
     def build(cls, config: Any, pg: bool) -> EarnHook | None:

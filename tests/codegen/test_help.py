@@ -7,17 +7,11 @@ from typing import Any
 import pytest
 import typer.main
 
-from loyalcode.cli import app, main
+from loyalcode.cli import app, main, register_commands
 
 
 def _commands() -> list[tuple[str, ...]]:
-    import loyalcode.cli.codegen  # noqa: F401  (registers the codegen commands)
-
-    for optional in ("printing", "redemption", "loyalty"):
-        try:
-            __import__(f"loyalcode.cli.{optional}")
-        except ModuleNotFoundError:
-            pass
+    register_commands()
     root = typer.main.get_command(app)
     out: list[tuple[str, ...]] = []
 

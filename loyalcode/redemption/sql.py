@@ -1,0 +1,42 @@
+"""SQL shared by the redemption hot paths (``redeem.py``, ``fastpath.py``, ``tiers.py``).
+
+Statements are written once with ``:name`` parameters; :func:`render` turns them into
+what the driver wants (sqlite3 takes ``:name``, psycopg wants ``%(name)s``), once per
+statement, not per call.
+"""
+
+from __future__ import annotations
+
+import re
+
+_PARAM = re.compile(r"(?<![:\w]):(\w+)")
+
+
+def render(sql: str, pg: bool) -> str:
+    """``sql`` in the parameter style of the database's driver."""
+    return _PARAM.sub(r"%(\1)s", sql) if pg else sql
+
+
+#: The member an openid names (NULL: none).
+OPENID_MEMBER = (
+    "(SELECT i.member_id FROM member_identities i "
+    " WHERE i.kind = 'openid' AND i.value = :openid) AS openid_member"
+)
+
+#: What the state checks read of the code: its batch, the newest activation covering
+#: the serial, and that activation's channel.
+BATCH_COLUMNS = (
+    "b.id AS batch_id, b.serial_end, b.sku, b.points, b.status, b.redeem_from, "
+    "b.redeem_until, a.channel_id, c.code AS channel_code, c.region AS channel_region"
+)
+
+#: One row whatever is found (``x``), the batch whose range starts at or below the
+#: serial (one index probe), the newest activation covering it, its channel.
+BATCH_FROM = (
+    "FROM (SELECT 1 AS one) AS x "
+    "LEFT JOIN batches b ON b.id = (SELECT b2.id FROM batches b2 WHERE b2.serial_start <= :serial "
+    " ORDER BY b2.serial_start DESC LIMIT 1) "
+    "LEFT JOIN activations a ON a.id = (SELECT a2.id FROM activations a2 WHERE a2.batch_id = b.id "
+    " AND a2.serial_start <= :serial AND a2.serial_end > :serial ORDER BY a2.id DESC LIMIT 1) "
+    "LEFT JOIN channels c ON c.id = a.channel_id"
+)
