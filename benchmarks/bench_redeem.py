@@ -103,38 +103,35 @@ def make_database(kind: str, quantity: int) -> tuple[str, dict[str, Any], Any]:
 # --- workers -----------------------------------------------------------------------
 
 
-def library_worker(url: str, codes: list[str], barrier: Any, out: Any) -> None:
+def library_runner(url: str) -> tuple[Any, Any]:
+    """``(run, close)``: ``run(codes, offset)`` redeems each code through the library and
+    returns its per-call latencies."""
     from loyalcode.redemption import Redeemer
 
     redeemer = Redeemer(url)
-    redeemer.redeem.__self__  # noqa: B018  (keyring and settings loaded in __init__)
     with redeemer.engine.connect() as conn:
         conn.exec_driver_sql("SELECT 1")
         conn.rollback()
-    lat = []
-    barrier.wait()
-    t0 = time.perf_counter()
-    for i, code in enumerate(codes):
-        s = time.perf_counter()
-        redeemer.redeem(code, phone=phone(i % MEMBERS))
-        lat.append(time.perf_counter() - s)
-    out.put((t0, time.perf_counter(), lat))
-    redeemer.close()
+
+    def run(codes: list[str], offset: int) -> list[float]:
+        lat = []
+        for i, code in enumerate(codes, offset):
+            s = time.perf_counter()
+            redeemer.redeem(code, phone=phone(i % MEMBERS))
+            lat.append(time.perf_counter() - s)
+        return lat
+
+    return run, redeemer.close
 
 
-def baseline_worker(url: str, serials: list[int], batch_id: int, member_ids: list[int],
-                    barrier: Any, out: Any) -> None:
-    """Hand-written SQL through the bare driver: the floor the library is measured by."""
+def baseline_runner(url: str, batch_id: int, member_ids: list[int]) -> tuple[Any, Any]:
+    """``(run, close)``: hand-written SQL through the bare driver, the floor the library
+    is measured by: insert redemption, insert ledger, update balance, commit."""
     import datetime as dt
 
     now = dt.datetime.now(dt.UTC)
     if url.startswith("sqlite"):
-        import sqlite3
-
-        conn = sqlite3.connect(url.split(":///", 1)[1], isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA busy_timeout=10000")
-        conn.execute("PRAGMA synchronous=NORMAL")
+        conn = sqlite_connect(url)
         ph = "?"
         stamp: Any = now.strftime("%Y-%m-%d %H:%M:%S.%f")
         begin, commit = (lambda: conn.execute("BEGIN IMMEDIATE")), (lambda: conn.execute("COMMIT"))
@@ -153,20 +150,92 @@ def baseline_worker(url: str, serials: list[int], batch_id: int, member_ids: lis
     ins_l = (f"INSERT INTO ledger (member_id, delta, kind, reason, redemption_serial, created_at) "
              f"VALUES ({ph}, 10, 'earn', 'code redeemed', {ph}, {ph})")
     upd = f"UPDATE members SET balance = balance + 10 WHERE id = {ph}"
-    lat = []
+
+    def run(serials: list[int], offset: int) -> list[float]:
+        lat = []
+        for i, serial in enumerate(serials, offset):
+            member = member_ids[i % len(member_ids)]
+            s = time.perf_counter()
+            begin()
+            cur.execute(ins_r, (serial, batch_id, member, stamp))
+            cur.execute(ins_l, (member, serial, stamp))
+            cur.execute(upd, (member,))
+            commit()
+            lat.append(time.perf_counter() - s)
+        return lat
+
+    return run, conn.close
+
+
+def library_worker(url: str, codes: list[str], barrier: Any, out: Any) -> None:
+    run, close = library_runner(url)
     barrier.wait()
     t0 = time.perf_counter()
-    for i, serial in enumerate(serials):
-        member = member_ids[i % len(member_ids)]
-        s = time.perf_counter()
-        begin()
-        cur.execute(ins_r, (serial, batch_id, member, stamp))
-        cur.execute(ins_l, (member, serial, stamp))
-        cur.execute(upd, (member,))
-        commit()
-        lat.append(time.perf_counter() - s)
+    lat = run(codes, 0)
     out.put((t0, time.perf_counter(), lat))
-    conn.close()
+    close()
+
+
+def baseline_worker(url: str, serials: list[int], batch_id: int, member_ids: list[int],
+                    barrier: Any, out: Any) -> None:
+    run, close = baseline_runner(url, batch_id, member_ids)
+    barrier.wait()
+    t0 = time.perf_counter()
+    lat = run(serials, 0)
+    out.put((t0, time.perf_counter(), lat))
+    close()
+
+
+def interleaved(url: str, codes: list[str], serials: list[int], batch_id: int,
+                member_ids: list[int], blocks: int) -> tuple[dict[str, float], dict[str, float]]:
+    """One process, the library and the baseline in alternating blocks (the order
+    swapped every block), so that a noisy neighbour or CPU steal on a shared machine
+    weighs on both sides alike. Rates are scans / summed block time."""
+    lib_run, lib_close = library_runner(url)
+    raw_run, raw_close = baseline_runner(url, batch_id, member_ids)
+    warm = min(200, len(codes) // 10)  # connections, statement caches: not measured
+    lib_run(codes[:warm], 0)
+    raw_run(serials[:warm], 0)
+    codes, serials = codes[warm:], serials[warm:]
+    size = -(-len(codes) // blocks)
+    lib_lat: list[float] = []
+    raw_lat: list[float] = []
+    spent = {"library": 0.0, "baseline": 0.0}
+    for k in range(blocks):
+        part = slice(k * size, (k + 1) * size)
+        sides = [("library", lib_run, codes[part]), ("baseline", raw_run, serials[part])]
+        for name, go, items in sides if k % 2 == 0 else sides[::-1]:
+            t = time.perf_counter()
+            lat = go(items, part.start)
+            spent[name] += time.perf_counter() - t
+            (lib_lat if name == "library" else raw_lat).extend(lat)
+    lib_close()
+    raw_close()
+    return _stats(len(lib_lat) / spent["library"], lib_lat), _stats(len(raw_lat) / spent["baseline"], raw_lat)
+
+
+def _stats(rate: float, lat: list[float]) -> dict[str, float]:
+    lat = sorted(lat)
+    return {
+        "rate": rate,
+        "p50_ms": lat[len(lat) // 2] * 1000,
+        "p99_ms": lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000,
+    }
+
+
+def sqlite_connect(url: str) -> Any:
+    """The baseline's connection, set up as the library's engine sets up its own
+    (``loyalcode.codegen.db``): WAL, synchronous=NORMAL and the schema's foreign keys
+    enforced, as PostgreSQL always enforces them. ``--sqlite-no-fk`` turns them off."""
+    import sqlite3
+
+    conn = sqlite3.connect(url.split(":///", 1)[1], isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA busy_timeout=10000")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    fk = os.environ.get("LOYALCODE_BENCH_SQLITE_FK", "1") == "1"
+    conn.execute(f"PRAGMA foreign_keys={'ON' if fk else 'OFF'}")
+    return conn
 
 
 def run_procs(target: Any, per_proc_args: list[tuple[Any, ...]]) -> dict[str, float]:
@@ -181,12 +250,8 @@ def run_procs(target: Any, per_proc_args: list[tuple[Any, ...]]) -> dict[str, fl
         p.join()
     start = min(p[0] for p in parts)
     end = max(p[1] for p in parts)
-    lat = sorted(x for p in parts for x in p[2])
-    return {
-        "rate": len(lat) / (end - start),
-        "p50_ms": lat[len(lat) // 2] * 1000,
-        "p99_ms": lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000,
-    }
+    lat = [x for p in parts for x in p[2]]
+    return _stats(len(lat) / (end - start), lat)
 
 
 def split(items: list[Any], parts: int) -> list[list[Any]]:
@@ -207,8 +272,14 @@ def bench_db(kind: str, procs: int, n: int, repeat: int) -> dict[str, Any]:
         for r in range(repeat):
             first = facts["lib_start"] + r * n
             codes = list(codes_for_range(keyring, first, first + n))
-            lib_runs.append(run_procs(library_worker, [(url, c) for c in split(codes, procs)]))
             serials = list(range(facts["raw_start"] + r * n, facts["raw_start"] + (r + 1) * n))
+            if procs == 1:  # one process: interleave the two, block by block
+                lib, raw = interleaved(url, codes, serials, facts["raw_batch"],
+                                       facts["member_ids"], blocks=20)
+                lib_runs.append(lib)
+                raw_runs.append(raw)
+                continue
+            lib_runs.append(run_procs(library_worker, [(url, c) for c in split(codes, procs)]))
             raw_runs.append(run_procs(
                 baseline_worker,
                 [(url, s, facts["raw_batch"], facts["member_ids"]) for s in split(serials, procs)],

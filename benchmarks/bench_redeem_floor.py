@@ -1,8 +1,10 @@
 """Where a SQLite redemption's time goes: the library, its own SQL alone, the baseline.
 
-    python benchmarks/bench_redeem_floor.py [--n 4000]
+    python benchmarks/bench_redeem_floor.py [--n 12000] [--block 400]
 
-Three runs in one process on one fresh SQLite deployment (see bench_redeem.py):
+Three arms on one fresh SQLite deployment (see bench_redeem.py), in one process,
+interleaved block by block (the order rotating every block) so that CPU steal and
+noisy neighbours on a shared machine weigh on every arm alike:
 
 * ``library``: ``Redeemer.redeem`` of distinct valid codes by known members;
 * ``library SQL``: the statements the library runs for such a scan (BEGIN IMMEDIATE,
@@ -10,10 +12,11 @@ Three runs in one process on one fresh SQLite deployment (see bench_redeem.py):
   ``points_earned`` event, COMMIT), replayed on the bare sqlite3 driver with no Python
   logic: the floor for this design;
 * ``baseline``: the issue's hand-written insert redemption, insert ledger, update
-  balance, commit.
+  balance, commit (bench_redeem.py's baseline, same connection settings).
 
 The gap between the first two is the library's Python; the gap between the last two is
-what the design writes beyond the baseline (the state and throttle read, the event).
+what the design reads and writes beyond the baseline (the state and throttle read, the
+event). Wall and CPU time (``time.process_time``) per scan are both shown.
 """
 
 from __future__ import annotations
@@ -21,88 +24,108 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import sqlite3
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_redeem as b
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=4000)
-    n = parser.parse_args().n
-    os.environ.setdefault("LOYALCODE_KEY", os.urandom(32).hex())
-    from loyalcode.codegen.codec import codes_for_range
-    from loyalcode.codegen.keys import Keyring
-    from loyalcode.redemption import Redeemer
+def sql_replay(url: str, sql: dict[str, str], state_sql: str, facts: dict[str, Any]) -> Any:
+    """``run(serials, offset)``: the library's statements on the bare driver."""
+    conn = b.sqlite_connect(url)
+    cur = conn.cursor()
+    now = dt.datetime.now(dt.UTC)
+    stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f")
+    since = (now - dt.timedelta(days=365)).strftime("%Y-%m-%d %H:%M:%S.%f")
+    payload = ('{"member": 1, "phone": "+8613900000001", "serial": 1, "batch": 1, '
+               '"sku": "BENCH", "points": 10, "channel": "GD", "tier": null, "balance": 10}')
+    members = facts["member_ids"]
 
-    url, facts, cleanup = b.make_database("sqlite", 3 * n + 200)
-    try:
-        keyring = Keyring(bytes.fromhex(os.environ["LOYALCODE_KEY"]))
-        codes = list(codes_for_range(keyring, facts["lib_start"], facts["lib_start"] + 2 * n + 200))
-        members = facts["member_ids"]
-        redeemer = Redeemer(url)
-        sql = redeemer._sql
-        for i in range(200):  # warm up: connections, prepared statements, caches
-            redeemer.redeem(codes[i], phone=b.phone(i % b.MEMBERS))
-        t = time.perf_counter()
-        for i in range(200, 200 + n):
-            redeemer.redeem(codes[i], phone=b.phone(i % b.MEMBERS))
-        library = (time.perf_counter() - t) / n
-        redeemer.close()
-
-        conn = sqlite3.connect(url.split(":///", 1)[1], isolation_level=None)
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA busy_timeout=10000")
-        cur = conn.cursor()
-        now = dt.datetime.now(dt.UTC)
-        stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f")
-        since = (now - dt.timedelta(days=365)).strftime("%Y-%m-%d %H:%M:%S.%f")
-        payload = ('{"member": 1, "phone": "+8613900000001", "serial": 1, "batch": 1, '
-                   '"sku": "BENCH", "points": 10, "channel": "GD", "tier": null, "balance": 10}')
-        t = time.perf_counter()
-        for i in range(200 + n, 200 + 2 * n):
-            serial = facts["lib_start"] + i
-            member = members[i % len(members)]
+    def run(serials: list[int], offset: int) -> None:
+        for i, serial in enumerate(serials, offset):
             state = {"phone": b.phone(i % b.MEMBERS), "openid": None, "source": None,
                      "limit": 10, "cutoff": 0, "serial": serial, "since": since}
-            values = {"serial": serial, "batch_id": facts["lib_batch"], "member_id": member,
-                      "channel_id": 1, "purchase_channel_id": None, "points": 10,
-                      "scan_region": None, "diversion": False, "source": None,
-                      "payload": payload, "now": stamp}
+            values = {"serial": serial, "batch_id": facts["sql_batch"],
+                      "member_id": members[i % len(members)], "channel_id": 1,
+                      "purchase_channel_id": None, "points": 10, "scan_region": None,
+                      "diversion": False, "source": None, "payload": payload, "now": stamp}
             cur.execute("BEGIN IMMEDIATE")
-            cur.execute(sql["state"], state).fetchone()
-            cur.execute(sql["insert_redemption"], values).fetchone()
+            cur.execute(state_sql, state).fetchone()
+            cur.execute(sql["insert_redemption"], values)
             cur.execute(sql["insert_ledger"], values)
-            cur.execute(sql["add_balance"], values).fetchone()
-            cur.execute(sql["insert_event"], values).fetchone()
+            cur.execute(sql["add_balance"], values)
+            cur.execute(sql["insert_event"], values)
             cur.execute("COMMIT")
-        floor = (time.perf_counter() - t) / n
 
-        t = time.perf_counter()
-        for i in range(n):
-            serial = facts["raw_start"] + i
-            member = members[i % len(members)]
-            cur.execute("BEGIN IMMEDIATE")
-            cur.execute("INSERT INTO redemptions (serial, batch_id, member_id, channel_id, points, "
-                        "diversion, redeemed_at) VALUES (?, ?, ?, NULL, 10, false, ?)",
-                        (serial, facts["raw_batch"], member, stamp))
-            cur.execute("INSERT INTO ledger (member_id, delta, kind, reason, redemption_serial, "
-                        "created_at) VALUES (?, 10, 'earn', 'code redeemed', ?, ?)",
-                        (member, serial, stamp))
-            cur.execute("UPDATE members SET balance = balance + 10 WHERE id = ?", (member,))
-            cur.execute("COMMIT")
-        baseline = (time.perf_counter() - t) / n
-        conn.close()
+    return run, conn.close
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=12000, help="scans per arm")
+    parser.add_argument("--block", type=int, default=400)
+    args = parser.parse_args()
+    n, block = args.n, args.block
+    os.environ.setdefault("LOYALCODE_KEY", os.urandom(32).hex())
+    from sqlalchemy import text
+
+    from loyalcode.codegen.batches import create_batch
+    from loyalcode.codegen.codec import codes_for_range
+    from loyalcode.codegen.context import open_context
+    from loyalcode.codegen.keys import Keyring
+    from loyalcode.redemption import Redeemer
+    from loyalcode.redemption.activation import activate
+
+    warm = 200
+    url, facts, cleanup = b.make_database("sqlite", n + warm)
+    try:
+        ctx = open_context(url)
+        with ctx.session() as s, s.begin():  # a third batch for the SQL replay
+            extra = create_batch(s, sku="SQL", quantity=n + warm, points=10,
+                                 payload_template="HTTPS://LC.EXAMPLE.COM/C/{code}")
+            activate(s, extra.id, channel="GD")
+            facts["sql_batch"], facts["sql_start"] = extra.id, extra.serial_start
+        with ctx.engine.connect() as conn:
+            assert conn.execute(text("SELECT id FROM channels WHERE code = 'GD'")).scalar() == 1
+            conn.rollback()
+        ctx.dispose()
+        keyring = Keyring(bytes.fromhex(os.environ["LOYALCODE_KEY"]))
+        codes = list(codes_for_range(keyring, facts["lib_start"], facts["lib_start"] + n + warm))
+        lib_run, lib_close = b.library_runner(url)
+        redeemer_sql = Redeemer(url)
+        sql_run, sql_close = sql_replay(url, redeemer_sql._sql, redeemer_sql._state[("phone",)], facts)
+        redeemer_sql.close()
+        raw_run, raw_close = b.baseline_runner(url, facts["raw_batch"], facts["member_ids"])
+        arms = {
+            "library": lambda lo, hi: lib_run(codes[lo:hi], lo),
+            "library SQL": lambda lo, hi: sql_run(list(range(facts["sql_start"] + lo, facts["sql_start"] + hi)), lo),
+            "baseline": lambda lo, hi: raw_run(list(range(facts["raw_start"] + lo, facts["raw_start"] + hi)), lo),
+        }
+        for go in arms.values():  # warm up: connections, statement caches
+            go(0, warm)
+        wall = dict.fromkeys(arms, 0.0)
+        cpu = dict.fromkeys(arms, 0.0)
+        names = list(arms)
+        for k, lo in enumerate(range(warm, warm + n, block)):
+            hi = min(lo + block, warm + n)
+            for name in names[k % 3:] + names[:k % 3]:
+                w, c = time.perf_counter(), time.process_time()
+                arms[name](lo, hi)
+                wall[name] += time.perf_counter() - w
+                cpu[name] += time.process_time() - c
+        lib_close()
+        sql_close()
+        raw_close()
     finally:
         cleanup()
-    print(f"{'run':<12} {'us/scan':>8} {'per s':>8} {'vs baseline':>12}")
-    for name, sec in (("library", library), ("library SQL", floor), ("baseline", baseline)):
-        print(f"{name:<12} {sec * 1e6:8.0f} {1 / sec:8,.0f} {baseline / sec:12.0%}")
+    print(f"{'arm':<12} {'wall us':>8} {'cpu us':>8} {'per s':>8} {'vs baseline':>12}")
+    for name in arms:
+        print(f"{name:<12} {wall[name] / n * 1e6:8.0f} {cpu[name] / n * 1e6:8.0f} "
+              f"{n / wall[name]:8,.0f} {wall['baseline'] / wall[name]:12.0%}")
 
 
 if __name__ == "__main__":

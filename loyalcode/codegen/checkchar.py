@@ -56,12 +56,52 @@ def calc_check_symbol(symbols: str) -> str:
     return ALPHABET[DOUBLE[_interim(values)]]
 
 
+#: ASCII byte → symbol value (``bytes.translate``: the lookup runs in C); 0xFF for a
+#: byte outside the alphabet.
+_VALUE_BYTES = bytes(_VALUE.get(chr(b), 0xFF) for b in range(256))
+
+
 def is_valid(code: str) -> bool:
     """True when ``code`` (canonical symbols, check symbol last) passes the check."""
-    try:
-        return _interim([_VALUE[c] for c in code]) == 0
-    except KeyError:
+    if not code.isascii():
         return False
+    values = code.encode("ascii").translate(_VALUE_BYTES)
+    if 0xFF in values:
+        return False
+    return _interim(values) == 0
+
+
+def _parity_masks(length: int) -> tuple[int, ...]:
+    """The Damm interim of ``length`` symbols is linear over GF(2) in their bits
+    (doubling in GF(32) is a shift and a conditional XOR). Read the symbols as one
+    integer, most significant first, 5 bits each: interim bit ``k`` is the parity of
+    the bits under mask ``k``."""
+    masks = [0] * 5
+    for pos in range(length):
+        shift = 5 * (length - 1 - pos)  # where the symbol sits in the integer
+        for bit in range(5):
+            x = 1 << bit
+            for _ in range(length - 1 - pos):  # the doublings that follow it
+                x = DOUBLE[x]
+            for out in range(5):
+                if x >> out & 1:
+                    masks[out] |= 1 << (shift + bit)
+    return tuple(masks)
+
+
+_M0, _M1, _M2, _M3, _M4 = _parity_masks(16)
+
+
+def is_valid_value(value: int) -> bool:
+    """:func:`is_valid` for a 16-symbol code given as its 80-bit integer (symbol
+    values, most significant first): five parities, no loop over symbols."""
+    return not (
+        (value & _M0).bit_count() & 1
+        or (value & _M1).bit_count() & 1
+        or (value & _M2).bit_count() & 1
+        or (value & _M3).bit_count() & 1
+        or (value & _M4).bit_count() & 1
+    )
 
 
 def validate(code: str) -> str:

@@ -40,8 +40,6 @@ from loyalcode.codegen.normalize import normalize_scan
 if TYPE_CHECKING:
     import numpy as np
 
-_VALUE = {c: i for i, c in enumerate(ALPHABET)}
-
 
 def _symbols(value: int, count: int) -> list[int]:
     return [(value >> (5 * (count - 1 - i))) & 31 for i in range(count)]
@@ -58,15 +56,14 @@ def encode(keyring: Keyring, serial: int) -> str:
     return text + checkchar.calc_check_symbol(text)
 
 
+#: The code alphabet onto Python's radix-32 digits, so ``int(..., 32)`` reads symbols in C.
+_TO_RADIX32 = str.maketrans(ALPHABET, "0123456789ABCDEFGHIJKLMNOPQRSTUV")
+
+
 def split(code: str) -> tuple[int, int]:
     """``(body, tag)`` of a canonical code whose check symbol has been verified."""
-    body = 0
-    for c in code[:BODY_SYMBOLS]:
-        body = (body << 5) | _VALUE[c]
-    tag = 0
-    for c in code[BODY_SYMBOLS:PAYLOAD_SYMBOLS]:
-        tag = (tag << 5) | _VALUE[c]
-    return body, tag
+    digits = code.translate(_TO_RADIX32)
+    return int(digits[:BODY_SYMBOLS], 32), int(digits[BODY_SYMBOLS:PAYLOAD_SYMBOLS], 32)
 
 
 def open_code(keyring: Keyring, code: str) -> int:
@@ -78,8 +75,19 @@ def open_code(keyring: Keyring, code: str) -> int:
     """
     if not is_canonical(code):
         raise MalformedCode(reason=f"a code has {CODE_LENGTH} symbols of the code alphabet")
-    checkchar.validate(code)
-    body, tag = split(code)
+    return _open_canonical(keyring, code)
+
+
+_TAG_MASK = (1 << (5 * TAG_SYMBOLS)) - 1
+
+
+def _open_canonical(keyring: Keyring, code: str) -> int:
+    """:func:`open_code` for a code already known to be canonical: the 16 symbols read
+    as one integer (in C), the check symbol as five parities, then the two PRFs."""
+    value = int(code.translate(_TO_RADIX32), 32)
+    if not checkchar.is_valid_value(value):
+        raise CodeTypo()
+    body, tag = value >> (5 * (TAG_SYMBOLS + 1)), (value >> 5) & _TAG_MASK
     serial = body ^ keyring.mask(tag)
     expected = keyring.tag(serial)
     if not hmac.compare_digest(expected.to_bytes(5, "big"), tag.to_bytes(5, "big")):
@@ -92,8 +100,8 @@ def decode_scan(keyring: Keyring, scan: str) -> tuple[str, int]:
 
     Raises :class:`MalformedCode`, :class:`CodeTypo` or :class:`ForgedCode`.
     """
-    code = normalize_scan(scan)
-    return code, open_code(keyring, code)
+    code = normalize_scan(scan)  # canonical, or MalformedCode
+    return code, _open_canonical(keyring, code)
 
 
 # --- bulk ---------------------------------------------------------------------------

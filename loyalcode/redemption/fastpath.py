@@ -23,13 +23,19 @@ from typing import Any
 
 from loyalcode.redemption import throttle
 from loyalcode.redemption.events import EventRef
-from loyalcode.redemption.sql import BATCH_COLUMNS, BATCH_FROM, OPENID_MEMBER, render
+from loyalcode.redemption.sql import (
+    BATCH_COLUMNS,
+    BATCH_FROM,
+    OPENID_MEMBER,
+    PHONE_MEMBER_JOIN,
+    render,
+)
 
 _STATE = (
     "WITH s AS (SELECT "
     "({throttled}) AS throttled_since, pm.id AS member_id, "
-    f"{OPENID_MEMBER}, {BATCH_COLUMNS}{{tier_columns}} {BATCH_FROM} "
-    "LEFT JOIN members pm ON pm.phone = CAST(:phone AS text){tier_join}), "
+    f"{OPENID_MEMBER}, {BATCH_COLUMNS}{{tier_columns}} {BATCH_FROM}{PHONE_MEMBER_JOIN}"
+    "{tier_join}), "
     "k AS (SELECT s.*, {credited} AS credited, {tier_name} AS tier_name FROM s "
     "WHERE s.throttled_since IS NULL AND s.member_id IS NOT NULL "
     "AND (CAST(:openid AS text) IS NULL OR s.openid_member = s.member_id) "
@@ -59,13 +65,6 @@ _STATE = (
     "k.credited, k.channel_code, k.channel_region FROM k"
 )
 
-#: The tier columns (the tier and the points earned in the window) for ``pm``.
-_TIER_COLUMNS = (
-    ", mt.tier AS stored_tier, (SELECT coalesce(sum(l.delta), 0) FROM ledger l "
-    "WHERE l.member_id = pm.id AND l.kind = 'earn' AND l.created_at >= :since) AS earned"
-)
-
-
 def _literal(text: str) -> str:
     """An SQL string literal (``%`` doubled: the statement goes through psycopg)."""
     return "'" + text.replace("'", "''").replace("%", "%%") + "'"
@@ -89,7 +88,7 @@ def build_sql(tiers: Any | None) -> str:
 
     def case(value_of: Any) -> str:
         whens = " ".join(f"WHEN {_literal(t.name)} THEN {value_of(t)}" for t in levels)
-        return f"(CASE s.stored_tier {whens} ELSE {value_of(base)} END)"
+        return f"(CASE s.phone_tier {whens} ELSE {value_of(base)} END)"
 
     def credited(t: Any) -> str:
         if t.multiplier == 1.0:
@@ -103,12 +102,12 @@ def build_sql(tiers: Any | None) -> str:
     credited_sql, next_sql = case(credited), case(next_threshold)
     return template.format(
         throttled=throttled,
-        tier_columns=render(_TIER_COLUMNS, pg=True),
-        tier_join=" LEFT JOIN member_tiers mt ON mt.member_id = pm.id",
+        tier_columns=", " + render(tiers.STATE_COLUMNS, pg=True),
+        tier_join=tiers.STATE_JOIN,
         credited=credited_sql,
         tier_name=case(lambda t: _literal(t.name)),
         # Only when this scan moves no one up a tier (an upgrade takes the full path).
-        no_upgrade=f" AND ({next_sql} IS NULL OR s.earned + {credited_sql} < {next_sql})",
+        no_upgrade=f" AND ({next_sql} IS NULL OR s.phone_earned + {credited_sql} < {next_sql})",
     )
 
 

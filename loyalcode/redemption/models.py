@@ -129,9 +129,13 @@ class LedgerEntry(Base):
     """
 
     __tablename__ = "ledger"
+    # A member's entries (history, merges, expiry) by the leading column; the tier
+    # window sum on every scan (kind 'earn' since a date, summing delta) is an
+    # index-only range, with no table row read per entry.
+    __table_args__ = (Index("ix_ledger_member_kind_created", "member_id", "kind", "created_at", "delta"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
     delta: Mapped[int] = mapped_column(BigInteger)
     kind: Mapped[str] = mapped_column(String(32))
     reason: Mapped[str] = mapped_column(String(200))

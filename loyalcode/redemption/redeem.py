@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import itertools
 import json
 import math
 import threading
@@ -60,9 +61,15 @@ from loyalcode.redemption.events import EventRef, emit
 from loyalcode.redemption.fastpath import PgFastPath
 from loyalcode.redemption.fastpath import event_ref as fast_event
 from loyalcode.redemption.settings import RedemptionSettings
-from loyalcode.redemption.sql import BATCH_COLUMNS, BATCH_FROM, OPENID_MEMBER, render
+from loyalcode.redemption.sql import (
+    BATCH_COLUMNS,
+    BATCH_FROM,
+    OPENID_MEMBER,
+    PHONE_MEMBER_JOIN,
+    render,
+)
 from loyalcode.redemption.tiers import EarnHook
-from loyalcode.redemption.timeutil import utc
+from loyalcode.redemption.timeutil import sqlite_stamp, utc
 
 _TS = DateTime(timezone=True)
 MAX_SOURCE = 128
@@ -119,12 +126,12 @@ class RedemptionResult:
 # (:func:`loyalcode.redemption.sql.render`); psycopg prepares repeated statements on the server by itself.
 
 #: Everything the state checks need, in one round trip: the throttle, the members the
-#: phone and the openid name, the batch whose range holds the serial, and the newest
-#: activation covering it with its channel.
+#: phone and the openid name (with the phone's member's balance), the batch whose range
+#: holds the serial, and the newest activation covering it with its channel.
 _STATE = (
-    f"SELECT ({throttle.THROTTLED_SINCE}) AS throttled_since, "
-    "(SELECT m.id FROM members m WHERE m.phone = :phone) AS phone_member, "
-    f"{OPENID_MEMBER}, {BATCH_COLUMNS}{{tier_columns}} {BATCH_FROM}"
+    "SELECT ({throttled}) AS throttled_since, pm.id AS phone_member, "
+    f"pm.balance AS phone_balance, {{openid_member}}, {BATCH_COLUMNS}{{tier_columns}} "
+    f"{BATCH_FROM}{PHONE_MEMBER_JOIN}{{tier_join}}"
 )
 
 # The UNIQUE serial is the exactly-once guard: the insert either creates the row or
@@ -134,16 +141,17 @@ _INSERT_REDEMPTION = (
     "INSERT INTO redemptions (serial, batch_id, member_id, channel_id, purchase_channel_id, "
     "points, scan_region, diversion, source, redeemed_at) VALUES (:serial, :batch_id, "
     ":member_id, :channel_id, :purchase_channel_id, :points, :scan_region, :diversion, :source, "
-    ":now) ON CONFLICT (serial) DO NOTHING RETURNING id"
+    ":now) ON CONFLICT (serial) DO NOTHING"
 )
 _INSERT_LEDGER = (
     "INSERT INTO ledger (member_id, delta, kind, reason, redemption_serial, created_at) "
     "VALUES (:member_id, :points, 'earn', 'code redeemed', :serial, :now)"
 )
-_ADD_BALANCE = "UPDATE members SET balance = balance + :points WHERE id = :member_id RETURNING balance"
+_ADD_BALANCE = "UPDATE members SET balance = balance + :points WHERE id = :member_id"
+_BALANCE_OF = "SELECT balance FROM members WHERE id = :member_id"
 _INSERT_EVENT = (
     "INSERT INTO events (type, member_id, payload, created_at) "
-    "VALUES ('points_earned', :member_id, :payload, :now) RETURNING id"
+    "VALUES ('points_earned', :member_id, :payload, :now)"
 )
 _REDEEMED_BY = "SELECT member_id FROM redemptions WHERE serial = :serial"
 _CHANNEL_ID = "SELECT id FROM channels WHERE code = :code"
@@ -173,9 +181,35 @@ _CLONE = text(
     "ON CONFLICT (serial) DO NOTHING RETURNING id"
 ).bindparams(bindparam("now", type_=_TS))
 
-def _state_sql(tiers: EarnHook | None) -> str:
-    """:data:`_STATE`, with the tier columns of the phone's member when tiers are on."""
-    return _STATE.format(tier_columns=f", {tiers.STATE_COLUMNS}" if tiers is not None else "")
+#: One encoder, built once (``json.dumps`` with options builds a new one per call).
+_json = json.JSONEncoder(ensure_ascii=False).encode
+_string = json.encoder.encode_basestring  # a JSON string literal, as _json writes it (in C)
+
+
+def earned_payload(member: int, phone: str, serial: int, batch: int, sku: str, points: int,
+                   channel: str | None, tier: str | None, balance: int) -> str:
+    """The ``points_earned`` event's JSON, exactly as ``_json`` of the same dict writes
+    it (a test holds the two equal), without building the dict and walking it."""
+    channel_json = "null" if channel is None else _string(channel)
+    tier_json = "null" if tier is None else _string(tier)
+    return (
+        f'{{"member": {member}, "phone": {_string(phone)}, "serial": {serial}, '
+        f'"batch": {batch}, "sku": {_string(sku)}, "points": {points}, '
+        f'"channel": {channel_json}, "tier": {tier_json}, "balance": {balance}}}'
+    )
+
+
+def _state_sql(tiers: EarnHook | None, kinds: tuple[str, ...] = throttle.KINDS) -> str:
+    """:data:`_STATE` for a scan naming identities of these ``kinds``, with the tier
+    columns of the phone's member when tiers are on."""
+    parts = {
+        "throttled": throttle.throttled_since_sql(kinds),
+        # a scan without an openid has no openid member to look up
+        "openid_member": OPENID_MEMBER if "openid" in kinds else "NULL AS openid_member",
+        "tier_columns": f", {tiers.STATE_COLUMNS}" if tiers is not None else "",
+        "tier_join": tiers.STATE_JOIN if tiers is not None else "",
+    }
+    return _STATE.format(**parts)
 
 
 def _as_date(value: Any) -> dt.date | None:
@@ -231,11 +265,19 @@ class Redeemer:
         self._sql = {
             name: render(statement, pg)
             for name, statement in (
-                ("state", _state_sql(self._tiers)), ("insert_redemption", _INSERT_REDEMPTION),
+                ("insert_redemption", _INSERT_REDEMPTION),
                 ("insert_ledger", _INSERT_LEDGER), ("add_balance", _ADD_BALANCE),
-                ("insert_event", _INSERT_EVENT), ("redeemed_by", _REDEEMED_BY),
+                ("insert_event", _INSERT_EVENT), ("balance_of", _BALANCE_OF),
+                ("redeemed_by", _REDEEMED_BY),
                 ("channel_id", _CHANNEL_ID), ("phone_of", _PHONE_OF), ("credit_pg", _CREDIT_PG),
             )
+        }
+        # The state query for each set of identity kinds a scan can name (its throttle
+        # probes only those), keyed like throttle.identities() orders them.
+        self._state = {
+            kinds: render(_state_sql(self._tiers, kinds), pg)
+            for n in range(len(throttle.KINDS) + 1)
+            for kinds in itertools.combinations(throttle.KINDS, n)
         }
         # PostgreSQL: the common scan in one autocommit statement (fastpath.py).
         self._fast = (
@@ -271,28 +313,40 @@ class Redeemer:
     def __exit__(self, *_: object) -> None:
         self.close()
 
-    @contextmanager
-    def _connect(self) -> Iterator[Connection]:
+    def _connection(self) -> Connection:
         """This thread's connection, kept between calls (a pool checkout and a new
         Connection object cost about a fifth of a SQLite redemption)."""
         conn = getattr(self._local, "conn", None)
-        if conn is None or conn.closed or conn.invalidated:
-            try:
-                conn = self.engine.connect()
-            except (exc.OperationalError, exc.ProgrammingError) as err:
-                raise db.translate_missing_schema(self.engine, err) from None
-            self._local.conn = conn
-            self._local.raw = conn.connection.driver_connection
-            self._local.cursor = self._local.raw.cursor()  # type: ignore[union-attr]
-            with self._held_lock:
-                self._held.append(conn)
+        if conn is not None and not conn.closed and not conn.invalidated:
+            return conn
+        try:
+            conn = self.engine.connect()
+        except (exc.OperationalError, exc.ProgrammingError) as err:
+            raise db.translate_missing_schema(self.engine, err) from None
+        self._local.conn = conn
+        self._local.raw = conn.connection.driver_connection
+        self._local.cursor = self._local.raw.cursor()  # type: ignore[union-attr]
+        with self._held_lock:
+            self._held.append(conn)
+        return conn
+
+    def _broken(self, conn: Connection, err: exc.DBAPIError) -> Exception:
+        """Forget a connection a database error went through; the error to raise (a
+        missing schema says so)."""
+        self._drop(conn)
+        if isinstance(err, (exc.OperationalError, exc.ProgrammingError)):
+            return db.translate_missing_schema(self.engine, err)
+        return err
+
+    @contextmanager
+    def _connect(self) -> Iterator[Connection]:
+        """:meth:`_connection` for a block, with database errors handled as in
+        :meth:`redeem`."""
+        conn = self._connection()
         try:
             yield conn
         except exc.DBAPIError as err:
-            self._drop(conn)
-            if isinstance(err, (exc.OperationalError, exc.ProgrammingError)):
-                raise db.translate_missing_schema(self.engine, err) from None
-            raise
+            raise self._broken(conn, err) from None
 
     def _drop(self, conn: Connection) -> None:
         self._local.conn = None
@@ -325,8 +379,6 @@ class Redeemer:
         Returns a :class:`RedemptionResult`; raises a
         :class:`~loyalcode.codegen.errors.RedemptionError` subclass per refusal.
         """
-        when = utc(now)
-        ts = when.timestamp()
         e164 = members.normalize_phone(phone) if phone is not None else None
         openid_v = members.check_identity("openid", openid) if openid is not None else None
         source_v = _check_source(source)
@@ -336,9 +388,11 @@ class Redeemer:
         try:
             serial = decode_scan(self._keyring, scan)[1]
         except (MalformedCode, CodeTypo, ForgedCode):
-            if ids:
-                self._count_failure(ids, ts)  # raises Throttled instead when throttled
+            if ids:  # raises Throttled instead when throttled
+                self._count_failure(ids, utc(now).timestamp())
             raise
+        when = utc(now)
+        ts = when.timestamp()
 
         if self._fast is not None and e164 is not None and purchase_channel is None:
             done = self._fast.try_credit(
@@ -354,9 +408,10 @@ class Redeemer:
                     events=(fast_event(event_id),), serial=serial, joined=False,
                 )
 
-        with self._connect() as conn:
-            args = (conn, serial, e164, openid_v, source_v, scan_region, purchase_channel,
-                    when, ts, ids)
+        conn = self._connection()
+        args = (conn, serial, e164, openid_v, source_v, scan_region, purchase_channel,
+                when, ts, ids)
+        try:
             try:
                 if self._pg:
                     with conn.begin():
@@ -371,6 +426,8 @@ class Redeemer:
                 with conn.begin():
                     self._clone_alert(conn, clone, when)
                 raise AlreadyRedeemed(same_member=False) from None
+        except exc.DBAPIError as err:  # the same handling as _connect()
+            raise self._broken(conn, err) from None
 
     def _sqlite_transaction(self, conn: Connection, args: tuple[Any, ...]) -> RedemptionResult:
         """:meth:`_redeem` in a transaction begun and committed on the sqlite3 driver.
@@ -422,16 +479,15 @@ class Redeemer:
     ) -> RedemptionResult:
         sql = self._sql
         cur = self._local.cursor
-        params: dict[str, Any] = throttle.params(ids)
-        params["limit"] = self._limit
-        params["cutoff"] = ts - self._window
-        params["serial"] = serial
+        params = {"phone": e164, "openid": openid, "source": source, "limit": self._limit,
+                  "cutoff": ts - self._window, "serial": serial}
         if self._tiers is not None:
             params["since"] = self._tiers.since_param(when)
-        cur.execute(sql["state"], params)
+        cur.execute(self._state[tuple(kind for kind, _ in ids)], params)
         row = cur.fetchone()
-        (throttled_since, phone_member, openid_member, batch_id, serial_end, sku, points,
-         status, redeem_from, redeem_until, channel_id, channel_code, channel_region) = row[:13]
+        (throttled_since, phone_member, phone_balance, openid_member, batch_id, serial_end, sku,
+         points, status, redeem_from, redeem_until, channel_id, channel_code,
+         channel_region) = row[:14]
         if throttled_since is not None:
             raise Throttled(retry_after=self._retry_after(float(throttled_since), ts))
         if batch_id is None or serial >= serial_end:
@@ -491,16 +547,12 @@ class Redeemer:
         tier = None
         if self._tiers is not None:
             if prefetched:  # the phone's member, as the state query read it
-                tier = self._tiers.prefetched(row[13], row[14])
+                tier = self._tiers.prefetched(row[14], row[15])
             else:
                 tier = self._tiers.before(cur, member, joined, when)
         points = tier.credit(int(points)) if tier is not None else int(points)
         # --- end loyalty ---
-        facts = {"member": member, "phone": e164, "serial": serial, "batch": batch_id, "sku": sku,
-                 "points": points, "channel": channel_code,
-                 "tier": tier.tier.name if tier is not None else None}
-        # PostgreSQL adds the balance inside the statement; SQLite serialises once it is known.
-        payload = json.dumps(facts, ensure_ascii=False) if self._pg else None
+        tier_name = tier.tier.name if tier is not None else None
         values = {
             "serial": serial,
             "batch_id": batch_id,
@@ -511,25 +563,36 @@ class Redeemer:
             "scan_region": scan_region,
             "diversion": diversion,
             "source": source,
-            "payload": payload,
-            # SQLite stores what SQLAlchemy's DateTime does: naive UTC text.
-            "now": when if self._pg else when.strftime("%Y-%m-%d %H:%M:%S.%f"),
+            "payload": None,
+            "now": when if self._pg else sqlite_stamp(when),
         }
-        if self._pg:
+        if self._pg:  # the balance is added to the payload inside the statement
+            values["payload"] = _json({
+                "member": member, "phone": e164, "serial": serial, "batch": batch_id, "sku": sku,
+                "points": points, "channel": channel_code, "tier": tier_name,
+            })
             cur.execute(sql["credit_pg"], values)
             balance, event_id = cur.fetchone()
             if balance is None:
                 self._already_redeemed(cur, serial, batch_id, member, joined)
         else:
+            # SQLite: BEGIN IMMEDIATE took the write lock before the state query, so the
+            # balance it read for the phone's member cannot have moved since; any other
+            # member (new, merged, by openid) is read back after the update.
             cur.execute(sql["insert_redemption"], values)
-            if cur.fetchone() is None:
+            if cur.rowcount == 0:  # the serial exists: nothing was written
                 self._already_redeemed(cur, serial, batch_id, member, joined)
             cur.execute(sql["insert_ledger"], values)
             cur.execute(sql["add_balance"], values)
-            balance = cur.fetchone()[0]
-            values["payload"] = json.dumps({**facts, "balance": balance}, ensure_ascii=False)
+            if prefetched:
+                balance = phone_balance + points
+            else:
+                cur.execute(sql["balance_of"], values)
+                balance = cur.fetchone()[0]
+            values["payload"] = earned_payload(member, e164, serial, batch_id, sku, points,
+                                               channel_code, tier_name, balance)
             cur.execute(sql["insert_event"], values)
-            event_id = cur.fetchone()[0]
+            event_id = cur.lastrowid
         raised.append(EventRef(int(event_id), "points_earned"))
         if tier is not None:  # loyalty: upgrade when this scan reaches a higher tier
             upgraded = self._tiers.after(conn, member, tier, points, when)  # type: ignore[union-attr]

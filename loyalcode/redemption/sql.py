@@ -31,12 +31,17 @@ BATCH_COLUMNS = (
 )
 
 #: One row whatever is found (``x``), the batch whose range starts at or below the
-#: serial (one index probe), the newest activation covering it, its channel.
+#: serial (one index probe), the newest activation covering it (``max(id)``: an
+#: aggregate, where ``ORDER BY id DESC LIMIT 1`` made SQLite sort), its channel.
 BATCH_FROM = (
     "FROM (SELECT 1 AS one) AS x "
     "LEFT JOIN batches b ON b.id = (SELECT b2.id FROM batches b2 WHERE b2.serial_start <= :serial "
     " ORDER BY b2.serial_start DESC LIMIT 1) "
-    "LEFT JOIN activations a ON a.id = (SELECT a2.id FROM activations a2 WHERE a2.batch_id = b.id "
-    " AND a2.serial_start <= :serial AND a2.serial_end > :serial ORDER BY a2.id DESC LIMIT 1) "
+    "LEFT JOIN activations a ON a.id = (SELECT max(a2.id) FROM activations a2 "
+    " WHERE a2.batch_id = b.id AND a2.serial_start <= :serial AND a2.serial_end > :serial) "
     "LEFT JOIN channels c ON c.id = a.channel_id"
 )
+
+#: The member the scan's phone names (``pm``, no row: none), joined once so that every
+#: column of it (id, balance, tier) costs one index probe in all.
+PHONE_MEMBER_JOIN = " LEFT JOIN members pm ON pm.phone = CAST(:phone AS text)"

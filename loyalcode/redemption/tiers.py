@@ -25,6 +25,7 @@ from loyalcode.redemption.loyalty_settings import LoyaltySettings, Tier
 from loyalcode.redemption.members import resolve_id
 from loyalcode.redemption.moments import emit_moment
 from loyalcode.redemption.sql import render
+from loyalcode.redemption.timeutil import sqlite_stamp
 
 _TS = DateTime(timezone=True)
 
@@ -209,6 +210,7 @@ class EarnHook:
         self.settings = settings
         self._pg = pg
         self._sql = render(self._SQL, pg)
+        self._window = dt.timedelta(days=settings.tier_window_days)  # window_start(), built once
 
     @classmethod
     def build(cls, config: Any, pg: bool) -> EarnHook | None:
@@ -216,20 +218,19 @@ class EarnHook:
         settings = LoyaltySettings.from_config(config)
         return cls(settings, pg) if settings.tiers_enabled else None
 
-    #: The same two facts for the member the scan's phone names, as extra columns of
-    #: the redemption's state query (one round trip fewer on the common path).
+    #: The same two facts for the member the scan's phone names (``pm``, joined by
+    #: :data:`~loyalcode.redemption.sql.PHONE_MEMBER_JOIN`), as extra columns of the
+    #: redemption's state query (one round trip fewer on the common path).
     STATE_COLUMNS = (
-        "(SELECT t.tier FROM member_tiers t WHERE t.member_id = "
-        " (SELECT m.id FROM members m WHERE m.phone = :phone)) AS phone_tier, "
-        "(SELECT coalesce(sum(l.delta), 0) FROM ledger l WHERE l.member_id = "
-        " (SELECT m.id FROM members m WHERE m.phone = :phone) "
-        " AND l.kind = 'earn' AND l.created_at >= :since) AS phone_earned"
+        "mt.tier AS phone_tier, (SELECT coalesce(sum(l.delta), 0) FROM ledger l "
+        "WHERE l.member_id = pm.id AND l.kind = 'earn' AND l.created_at >= :since) AS phone_earned"
     )
+    STATE_JOIN = " LEFT JOIN member_tiers mt ON mt.member_id = pm.id"
 
     def since_param(self, when: dt.datetime) -> Any:
         """The ``:since`` parameter of :attr:`STATE_COLUMNS` for a scan at ``when``."""
-        since = window_start(when, self.settings)
-        return since if self._pg else since.strftime("%Y-%m-%d %H:%M:%S.%f")
+        since = when - self._window
+        return since if self._pg else sqlite_stamp(since)
 
     def prefetched(self, stored: str | None, earned: Any) -> EarnState:
         """The :class:`EarnState` from the state query's :attr:`STATE_COLUMNS`."""
@@ -244,7 +245,7 @@ class EarnHook:
         cur.execute(
             self._sql,
             {"member": member,
-             "since": since if self._pg else since.strftime("%Y-%m-%d %H:%M:%S.%f")},
+             "since": since if self._pg else sqlite_stamp(since)},
         )
         stored, earned = cur.fetchone()
         return EarnState(self.settings.tier_named(stored), stored, int(earned))

@@ -21,3 +21,10 @@ def from_db(value: dt.datetime | None) -> dt.datetime | None:
     if value is None:
         return None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def sqlite_stamp(value: dt.datetime) -> str:
+    """An aware UTC datetime as SQLAlchemy's DateTime stores it in SQLite: naive UTC
+    text, ``YYYY-MM-DD HH:MM:SS.ffffff`` (``isoformat`` without its ``+00:00``: a
+    fraction of ``strftime``'s cost, on the redemption hot path)."""
+    return value.isoformat(" ", "microseconds")[:26]

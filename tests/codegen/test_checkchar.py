@@ -111,3 +111,24 @@ def test_any_text_gives_bool_or_project_error(text: str) -> None:
         checkchar.validate(text)
     except (CodeTypo, MalformedCode):
         pass
+
+
+codes = st.text(alphabet=ALPHABET, min_size=16, max_size=16)
+
+
+@given(codes)
+def test_parity_form_matches_the_damm_loop(code: str) -> None:
+    """The decoder's check (five parities over the code as an integer) agrees with
+    the symbol-by-symbol Damm loop on every code, valid or not."""
+    from loyalcode.codegen.codec import _TO_RADIX32
+
+    value = int(code.translate(_TO_RADIX32), 32)
+    assert checkchar.is_valid_value(value) == checkchar.is_valid(code)
+
+
+@given(payloads)
+def test_parity_form_accepts_every_valid_code(payload: str) -> None:
+    from loyalcode.codegen.codec import _TO_RADIX32
+
+    code = payload + checkchar.calc_check_symbol(payload)
+    assert checkchar.is_valid_value(int(code.translate(_TO_RADIX32), 32))
