@@ -40,7 +40,6 @@ def sql_replay(url: str, sql: dict[str, str], state_sql: str, facts: dict[str, A
     cur = conn.cursor()
     now = dt.datetime.now(dt.UTC)
     stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f")
-    since = (now - dt.timedelta(days=365)).strftime("%Y-%m-%d %H:%M:%S.%f")
     payload = ('{"member": 1, "phone": "+8613900000001", "serial": 1, "batch": 1, '
                '"sku": "BENCH", "points": 10, "channel": "GD", "tier": null, "balance": 10}')
     members = facts["member_ids"]
@@ -48,7 +47,7 @@ def sql_replay(url: str, sql: dict[str, str], state_sql: str, facts: dict[str, A
     def run(serials: list[int], offset: int) -> None:
         for i, serial in enumerate(serials, offset):
             state = {"phone": b.phone(i % b.MEMBERS), "openid": None, "source": None,
-                     "limit": 10, "cutoff": 0, "serial": serial, "since": since}
+                     "limit": 10, "cutoff": 0, "serial": serial}
             values = {"serial": serial, "batch_id": facts["sql_batch"],
                       "member_id": members[i % len(members)], "channel_id": 1,
                       "purchase_channel_id": None, "points": 10, "scan_region": None,

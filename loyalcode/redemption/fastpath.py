@@ -32,7 +32,7 @@ from loyalcode.redemption.sql import (
 )
 
 _STATE = (
-    "WITH s AS (SELECT "
+    "WITH s AS MATERIALIZED (SELECT "
     "({throttled}) AS throttled_since, pm.id AS member_id, "
     f"{OPENID_MEMBER}, {BATCH_COLUMNS}{{tier_columns}} {BATCH_FROM}{PHONE_MEMBER_JOIN}"
     "{tier_join}), "
@@ -53,7 +53,8 @@ _STATE = (
     "ON CONFLICT (serial) DO NOTHING RETURNING serial, member_id, points), "
     "l AS (INSERT INTO ledger (member_id, delta, kind, reason, redemption_serial, created_at) "
     "SELECT r.member_id, r.points, 'earn', 'code redeemed', r.serial, :now FROM r), "
-    "u AS (UPDATE members SET balance = members.balance + r.points FROM r "
+    "u AS (UPDATE members SET balance = members.balance + r.points, "
+    "earned_total = members.earned_total + r.points FROM r "
     "WHERE members.id = r.member_id RETURNING members.balance), "
     "e AS (INSERT INTO events (type, member_id, payload, created_at) "
     "SELECT 'points_earned', k.member_id, CAST(jsonb_build_object("
@@ -96,10 +97,11 @@ def build_sql(tiers: Any | None) -> str:
         return f"CAST(floor(s.points * {float(t.multiplier)!r} + 1e-9) AS integer)"
 
     def next_threshold(t: Any) -> str:
-        higher = [x.threshold for x in levels if x.threshold > t.threshold]
-        return str(min(higher)) if higher else "NULL"
+        reach = tiers.next_threshold[t.name]
+        return "NULL" if reach is None else str(reach)
 
     credited_sql, next_sql = case(credited), case(next_threshold)
+    window_sum = render(tiers.WINDOW_SUM.format(member="s.member_id"), pg=True)
     return template.format(
         throttled=throttled,
         tier_columns=", " + render(tiers.STATE_COLUMNS, pg=True),
@@ -107,7 +109,13 @@ def build_sql(tiers: Any | None) -> str:
         credited=credited_sql,
         tier_name=case(lambda t: _literal(t.name)),
         # Only when this scan moves no one up a tier (an upgrade takes the full path).
-        no_upgrade=f" AND ({next_sql} IS NULL OR s.phone_earned + {credited_sql} < {next_sql})",
+        # The window sum is read only when even the lifetime earnings would reach the
+        # next tier (CASE: evaluated in order, the sub-select only in its branch).
+        no_upgrade=(
+            f" AND (CASE WHEN {next_sql} IS NULL THEN true "
+            f"WHEN s.phone_earned_total + {credited_sql} < {next_sql} THEN true "
+            f"ELSE ({window_sum}) + {credited_sql} < {next_sql} END)"
+        ),
     )
 
 

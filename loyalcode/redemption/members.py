@@ -170,11 +170,17 @@ MERGE_MOVES: list[tuple[str, str]] = [
     ("clone_alerts", "attempted_by_id"),
 ]
 
-_LOCK_PAIR = text("SELECT id, balance FROM members WHERE id IN (:a, :b) ORDER BY id")
-_ABSORB = text(
-    "UPDATE members SET balance = 0, phone = NULL, merged_into_id = :into WHERE id = :id"
+_LOCK_PAIR = text(
+    "SELECT id, balance, earned_total FROM members WHERE id IN (:a, :b) ORDER BY id"
 )
-_ADD_BALANCE = text("UPDATE members SET balance = balance + :points WHERE id = :id")
+_ABSORB = text(
+    "UPDATE members SET balance = 0, earned_total = 0, phone = NULL, merged_into_id = :into "
+    "WHERE id = :id"
+)
+_ADD_BALANCE = text(
+    "UPDATE members SET balance = balance + :points, earned_total = earned_total + :earned "
+    "WHERE id = :id"
+)
 _REPOINT = text("UPDATE members SET merged_into_id = :into WHERE merged_into_id = :id")
 
 
@@ -189,8 +195,8 @@ def merge(conn: Connection, absorbed: int, into: int, now: dt.datetime) -> Event
     lock = _LOCK_PAIR
     if conn.dialect.name == "postgresql":  # lock both rows in id order: no deadlock
         lock = text(str(_LOCK_PAIR) + " FOR UPDATE")
-    balances = {r.id: int(r.balance) for r in conn.execute(lock, {"a": absorbed, "b": into})}
-    moved = balances[absorbed]
+    rows = {r.id: r for r in conn.execute(lock, {"a": absorbed, "b": into})}
+    moved, earned = int(rows[absorbed].balance), int(rows[absorbed].earned_total)
     counts: dict[str, int] = {}
     for table, column in MERGE_MOVES:
         result = conn.execute(
@@ -200,7 +206,7 @@ def merge(conn: Connection, absorbed: int, into: int, now: dt.datetime) -> Event
         counts[f"{table}.{column}"] = result.rowcount
     conn.execute(_ABSORB, {"into": into, "id": absorbed})
     conn.execute(_REPOINT, {"into": into, "id": absorbed})
-    conn.execute(_ADD_BALANCE, {"points": moved, "id": into})
+    conn.execute(_ADD_BALANCE, {"points": moved, "earned": earned, "id": into})
     payload = {
         "member": into,
         "merged_from": absorbed,

@@ -66,9 +66,12 @@ class Member(Base):
     """A consumer. ``phone`` (E.164) is the unique id across channels.
 
     ``balance`` always equals the sum of the member's ledger entries; it is kept on the
-    row so that a redemption reads and updates one row. A member absorbed by a merge
-    keeps its row (``merged_into_id`` set, no phone, balance 0) so references to it
-    can be followed.
+    row so that a redemption reads and updates one row. ``earned_total`` likewise
+    equals the sum of its ``earn`` entries (points ever earned from scans): an upper
+    bound of the points earned in any tier window, so a scan that cannot reach the next
+    tier even with all of them needs no window sum. A member absorbed by a merge keeps
+    its row (``merged_into_id`` set, no phone, balance and earned_total 0) so
+    references to it can be followed.
     """
 
     __tablename__ = "members"
@@ -77,6 +80,7 @@ class Member(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     phone: Mapped[str | None] = mapped_column(String(20), unique=True)
     balance: Mapped[int] = mapped_column(BigInteger, default=0)
+    earned_total: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 

@@ -147,7 +147,10 @@ _INSERT_LEDGER = (
     "INSERT INTO ledger (member_id, delta, kind, reason, redemption_serial, created_at) "
     "VALUES (:member_id, :points, 'earn', 'code redeemed', :serial, :now)"
 )
-_ADD_BALANCE = "UPDATE members SET balance = balance + :points WHERE id = :member_id"
+_ADD_BALANCE = (
+    "UPDATE members SET balance = balance + :points, earned_total = earned_total + :points "
+    "WHERE id = :member_id"
+)
 _BALANCE_OF = "SELECT balance FROM members WHERE id = :member_id"
 _INSERT_EVENT = (
     "INSERT INTO events (type, member_id, payload, created_at) "
@@ -167,7 +170,8 @@ _CREDIT_PG = (
     ":source, :now) ON CONFLICT (serial) DO NOTHING RETURNING serial), "
     "l AS (INSERT INTO ledger (member_id, delta, kind, reason, redemption_serial, created_at) "
     "SELECT :member_id, :points, 'earn', 'code redeemed', r.serial, :now FROM r), "
-    "u AS (UPDATE members SET balance = balance + :points WHERE id = :member_id "
+    "u AS (UPDATE members SET balance = balance + :points, earned_total = earned_total + :points "
+    "WHERE id = :member_id "
     "AND EXISTS (SELECT 1 FROM r) RETURNING balance), "
     "e AS (INSERT INTO events (type, member_id, payload, created_at) "
     "SELECT 'points_earned', :member_id, CAST(CAST(:payload AS jsonb) "
@@ -278,6 +282,11 @@ class Redeemer:
             kinds: render(_state_sql(self._tiers, kinds), pg)
             for n in range(len(throttle.KINDS) + 1)
             for kinds in itertools.combinations(throttle.KINDS, n)
+        }
+        #: the same, keyed by which of phone, openid, source a scan names (bits 1, 2, 4)
+        self._state_by_bits = {
+            sum(1 << throttle.KINDS.index(k) for k in kinds): sql
+            for kinds, sql in self._state.items()
         }
         # PostgreSQL: the common scan in one autocommit statement (fastpath.py).
         self._fast = (
@@ -481,9 +490,8 @@ class Redeemer:
         cur = self._local.cursor
         params = {"phone": e164, "openid": openid, "source": source, "limit": self._limit,
                   "cutoff": ts - self._window, "serial": serial}
-        if self._tiers is not None:
-            params["since"] = self._tiers.since_param(when)
-        cur.execute(self._state[tuple(kind for kind, _ in ids)], params)
+        bits = (e164 is not None) | (openid is not None) << 1 | (source is not None) << 2
+        cur.execute(self._state_by_bits[bits], params)
         row = cur.fetchone()
         (throttled_since, phone_member, phone_balance, openid_member, batch_id, serial_end, sku,
          points, status, redeem_from, redeem_until, channel_id, channel_code,
@@ -549,7 +557,7 @@ class Redeemer:
             if prefetched:  # the phone's member, as the state query read it
                 tier = self._tiers.prefetched(row[14], row[15])
             else:
-                tier = self._tiers.before(cur, member, joined, when)
+                tier = self._tiers.before(cur, member, joined)
         points = tier.credit(int(points)) if tier is not None else int(points)
         # --- end loyalty ---
         tier_name = tier.tier.name if tier is not None else None

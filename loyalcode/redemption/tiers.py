@@ -183,11 +183,12 @@ def evaluate(
 @dataclass(frozen=True, slots=True)
 class EarnState:
     """A member's tier as a scan finds it: ``stored`` is the ``member_tiers`` value
-    (``None``: no row), ``earned`` the points earned in the window before this scan."""
+    (``None``: no row), ``earned_total`` the points ever earned from scans before this
+    one (``members.earned_total``), an upper bound of what the window holds."""
 
     tier: Tier
     stored: str | None
-    earned: int
+    earned_total: int
 
     def credit(self, points: int) -> int:
         """Points a code worth ``points`` credits in this tier (the multiplier)."""
@@ -195,15 +196,16 @@ class EarnState:
 
 
 class EarnHook:
-    """Tier work of the redemption hot path: :meth:`before` (one query: tier and points
-    earned in the window) gives the multiplier; :meth:`after` upgrades the member when
-    the scan's points reach a higher tier. Built once per Redeemer; ``None`` from
-    :meth:`build` when only one tier is configured (no work at all)."""
+    """Tier work of the redemption hot path: :meth:`before` (or the state query's
+    :attr:`STATE_COLUMNS`) gives the tier, its multiplier and the member's lifetime
+    earnings; :meth:`after` upgrades the member when the scan's points reach a higher
+    tier. The window sum is read only when even the lifetime earnings would reach the
+    next tier, so a common scan costs no read of the member's history. Built once per
+    Redeemer; ``None`` from :meth:`build` when only one tier is configured (no work)."""
 
     _SQL = (
         "SELECT (SELECT tier FROM member_tiers WHERE member_id = :member) AS tier, "
-        "(SELECT coalesce(sum(delta), 0) FROM ledger WHERE member_id = :member "
-        " AND kind = 'earn' AND created_at >= :since) AS earned"
+        "(SELECT earned_total FROM members WHERE id = :member) AS earned_total"
     )
 
     def __init__(self, settings: LoyaltySettings, pg: bool) -> None:
@@ -211,6 +213,13 @@ class EarnHook:
         self._pg = pg
         self._sql = render(self._SQL, pg)
         self._window = dt.timedelta(days=settings.tier_window_days)  # window_start(), built once
+        self._named = {t.name: t for t in settings.tiers}  # tier_named(), as a lookup
+        #: the lowest threshold above each tier (None: the top tier)
+        self.next_threshold: dict[str, int | None] = {
+            t.name: min((x.threshold for x in settings.tiers if x.threshold > t.threshold),
+                        default=None)
+            for t in settings.tiers
+        }
 
     @classmethod
     def build(cls, config: Any, pg: bool) -> EarnHook | None:
@@ -218,43 +227,45 @@ class EarnHook:
         settings = LoyaltySettings.from_config(config)
         return cls(settings, pg) if settings.tiers_enabled else None
 
-    #: The same two facts for the member the scan's phone names (``pm``, joined by
+    #: The same facts for the member the scan's phone names (``pm``, joined by
     #: :data:`~loyalcode.redemption.sql.PHONE_MEMBER_JOIN`), as extra columns of the
     #: redemption's state query (one round trip fewer on the common path).
-    STATE_COLUMNS = (
-        "mt.tier AS phone_tier, (SELECT coalesce(sum(l.delta), 0) FROM ledger l "
-        "WHERE l.member_id = pm.id AND l.kind = 'earn' AND l.created_at >= :since) AS phone_earned"
-    )
+    STATE_COLUMNS = "mt.tier AS phone_tier, pm.earned_total AS phone_earned_total"
     STATE_JOIN = " LEFT JOIN member_tiers mt ON mt.member_id = pm.id"
+    #: The points member ``:member`` earned in the window starting ``:since``.
+    WINDOW_SUM = (
+        "SELECT coalesce(sum(l.delta), 0) FROM ledger l WHERE l.member_id = {member} "
+        "AND l.kind = 'earn' AND l.created_at >= :since"
+    )
 
     def since_param(self, when: dt.datetime) -> Any:
-        """The ``:since`` parameter of :attr:`STATE_COLUMNS` for a scan at ``when``."""
+        """The ``:since`` parameter of :attr:`WINDOW_SUM` for a scan at ``when``."""
         since = when - self._window
         return since if self._pg else sqlite_stamp(since)
 
-    def prefetched(self, stored: str | None, earned: Any) -> EarnState:
+    def prefetched(self, stored: str | None, earned_total: Any) -> EarnState:
         """The :class:`EarnState` from the state query's :attr:`STATE_COLUMNS`."""
-        return EarnState(self.settings.tier_named(stored), stored, int(earned or 0))
+        tier = self._named.get(stored) if stored is not None else None
+        return EarnState(tier or self.settings.tiers[0], stored, int(earned_total or 0))
 
-    def before(self, cur: Any, member: int, new_member: bool, when: dt.datetime) -> EarnState:
-        """The member's tier and window earnings, on the hot path's DBAPI cursor."""
-        base = self.settings.tiers[0]
+    def before(self, cur: Any, member: int, new_member: bool) -> EarnState:
+        """The member's tier and lifetime earnings, on the hot path's DBAPI cursor."""
         if new_member:
-            return EarnState(base, None, 0)
-        since = window_start(when, self.settings)
-        cur.execute(
-            self._sql,
-            {"member": member,
-             "since": since if self._pg else sqlite_stamp(since)},
-        )
-        stored, earned = cur.fetchone()
-        return EarnState(self.settings.tier_named(stored), stored, int(earned))
+            return EarnState(self.settings.tiers[0], None, 0)
+        cur.execute(self._sql, {"member": member})
+        stored, earned_total = cur.fetchone()
+        return EarnState(self.settings.tier_named(stored), stored, int(earned_total or 0))
 
     def after(
         self, conn: Connection, member: int, state: EarnState, credited: int, when: dt.datetime
     ) -> EventRef | None:
-        """Upgrade the member if ``state.earned + credited`` reaches a higher tier."""
-        earned = state.earned + credited
+        """Upgrade the member if the window's earnings, this scan's ``credited`` points
+        (already in the ledger: same transaction) included, reach a higher tier."""
+        reach = self.next_threshold[state.tier.name]
+        if reach is None or state.earned_total + credited < reach:
+            return None  # not even every point ever earned would reach the next tier
+        since = window_start(when, self.settings)
+        earned = int(conn.execute(_EARNED, {"member": member, "since": since}).scalar_one())
         target = self.settings.tier_for(earned)
         if target.threshold <= state.tier.threshold:
             return None

@@ -25,6 +25,6 @@ def from_db(value: dt.datetime | None) -> dt.datetime | None:
 
 def sqlite_stamp(value: dt.datetime) -> str:
     """An aware UTC datetime as SQLAlchemy's DateTime stores it in SQLite: naive UTC
-    text, ``YYYY-MM-DD HH:MM:SS.ffffff`` (``isoformat`` without its ``+00:00``: a
+    text, ``YYYY-MM-DD HH:MM:SS.ffffff`` (``isoformat`` of the naive value: a
     fraction of ``strftime``'s cost, on the redemption hot path)."""
-    return value.isoformat(" ", "microseconds")[:26]
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")

@@ -63,3 +63,41 @@ def test_migrations_ship_inside_the_package() -> None:
     assert db.MIGRATIONS_DIR.is_dir()
     assert db.MIGRATIONS_DIR.parent == __import__("pathlib").Path(loyalcode.__file__).parent
     assert any(db.MIGRATIONS_DIR.glob("versions/0001_*.py"))
+
+
+def test_0004_backfills_earned_total_and_downgrades(empty_db_url: str, key_env: str) -> None:
+    """A database with members and a ledger at 0003: 0004 sets each member's
+    earned_total to the sum of its earn entries (other kinds left out), on both
+    databases; downgrading removes the column again."""
+    from alembic import command
+    from sqlalchemy import text
+
+    engine = db.make_engine(empty_db_url)
+    try:
+        db.upgrade(engine, "0003")
+        with engine.begin() as conn:
+            for phone in ("+8613900000001", "+8613900000002", "+8613900000003"):
+                conn.execute(text("INSERT INTO members (phone, balance, created_at) "
+                                  "VALUES (:p, 0, CURRENT_TIMESTAMP)"), {"p": phone})
+            ids = conn.execute(text("SELECT id FROM members ORDER BY id")).scalars().all()
+            entries = [(ids[0], 10, "earn"), (ids[0], 25, "earn"), (ids[0], -5, "gift"),
+                       (ids[1], 100, "profile_bonus"), (ids[1], 7, "earn")]
+            for member, delta, kind in entries:
+                conn.execute(text("INSERT INTO ledger (member_id, delta, kind, reason, created_at) "
+                                  "VALUES (:m, :d, :k, 'test', CURRENT_TIMESTAMP)"),
+                             {"m": member, "d": delta, "k": kind})
+        db.upgrade(engine)
+        assert db.drift(engine) == []
+        with engine.connect() as conn:
+            got = dict(conn.execute(text("SELECT id, earned_total FROM members")).all())
+            conn.rollback()
+        assert got == {ids[0]: 35, ids[1]: 7, ids[2]: 0}
+        with engine.begin() as conn:
+            command.downgrade(db._alembic_config(conn), "0003")
+        with engine.connect() as conn:
+            columns = {c["name"] for c in inspect(conn).get_columns("members")}
+            indexes = {i["name"] for i in inspect(conn).get_indexes("ledger")}
+            conn.rollback()
+        assert "earned_total" not in columns and "ix_ledger_member_id" in indexes
+    finally:
+        engine.dispose()

@@ -76,6 +76,24 @@ def test_up_with_the_multiplier_and_down_by_evaluation(tiered: Loyal) -> None:
     loyal.check_ledger()
 
 
+def test_old_earnings_do_not_upgrade(tiered: Loyal) -> None:
+    """The lifetime total only decides whether the window must be summed: points that
+    left the window never count toward an upgrade (both the fast and the full path)."""
+    loyal = tiered
+    m = loyal.earn(phone(2), 2, T0).member  # 20 points on day 0
+    day = T0 + dt.timedelta(days=40)  # day 0 left the 30-day window
+    r = loyal.earn(phone(2), 1, day)  # lifetime 30 reaches 银卡, the window holds 10
+    assert [e.type for e in r.events] == ["points_earned"]
+    assert loyal.scalar("SELECT earned_total FROM members WHERE id = :m", m=m) == 30
+    r = loyal.earn(phone(2), 1, day + dt.timedelta(days=1))  # window 20
+    assert [e.type for e in r.events] == ["points_earned"]
+    r = loyal.earn(phone(2), 1, day + dt.timedelta(days=2))  # window 30: 银卡
+    assert [e.type for e in r.events] == ["points_earned", "tier_changed"]
+    assert loyal.events("tier_changed")[-1]["earned_in_window"] == 30
+    assert _tier(loyal, m, day + dt.timedelta(days=2)).tier == "银卡"
+    loyal.check_ledger()
+
+
 def test_spending_does_not_cost_a_tier(tiered: Loyal) -> None:
     from loyalcode.redemption.gifts import add_gift, redeem_gift
 

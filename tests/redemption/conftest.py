@@ -75,8 +75,17 @@ class Shop:
                     "HAVING m.balance <> coalesce(sum(l.delta), 0)"
                 )
             ).all()
+            # earned_total (the tier bound) is the sum of the member's earn entries
+            bad_earned = conn.execute(
+                text(
+                    "SELECT m.id, m.earned_total FROM members m WHERE m.earned_total <> "
+                    "(SELECT coalesce(sum(l.delta), 0) FROM ledger l "
+                    " WHERE l.member_id = m.id AND l.kind = 'earn')"
+                )
+            ).all()
             conn.rollback()
         assert bad == []
+        assert bad_earned == []
 
 
 @pytest.fixture
