@@ -34,30 +34,30 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_redeem as b
 
 
-def sql_replay(url: str, sql: dict[str, str], state_sql: str, facts: dict[str, Any]) -> Any:
+def sql_replay(url: str, state_sql: str, facts: dict[str, Any]) -> Any:
     """``run(serials, offset)``: the library's statements on the bare driver."""
+    from loyalcode.redemption import redeem as r
+
     conn = b.sqlite_connect(url)
     cur = conn.cursor()
-    now = dt.datetime.now(dt.UTC)
-    stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
     payload = ('{"member": 1, "phone": "+8613900000001", "serial": 1, "batch": 1, '
                '"sku": "BENCH", "points": 10, "channel": "GD", "tier": null, "balance": 10}')
     members = facts["member_ids"]
+    batch = facts["sql_batch"]
 
     def run(serials: list[int], offset: int) -> None:
         for i, serial in enumerate(serials, offset):
+            member = members[i % len(members)]
             state = {"phone": b.phone(i % b.MEMBERS), "openid": None, "source": None,
                      "limit": 10, "cutoff": 0, "serial": serial}
-            values = {"serial": serial, "batch_id": facts["sql_batch"],
-                      "member_id": members[i % len(members)], "channel_id": 1,
-                      "purchase_channel_id": None, "points": 10, "scan_region": None,
-                      "diversion": False, "source": None, "payload": payload, "now": stamp}
             cur.execute("BEGIN IMMEDIATE")
             cur.execute(state_sql, state).fetchone()
-            cur.execute(sql["insert_redemption"], values)
-            cur.execute(sql["insert_ledger"], values)
-            cur.execute(sql["add_balance"], values)
-            cur.execute(sql["insert_event"], values)
+            cur.execute(r._SQLITE_INSERT_REDEMPTION,
+                        (serial, batch, member, 1, None, 10, None, False, None, stamp))
+            cur.execute(r._SQLITE_INSERT_LEDGER, (member, 10, serial, stamp))
+            cur.execute(r._SQLITE_ADD_BALANCE, (10, member))
+            cur.execute(r._SQLITE_INSERT_EVENT, (member, payload, stamp))
             cur.execute("COMMIT")
 
     return run, conn.close
@@ -96,7 +96,7 @@ def main() -> None:
         codes = list(codes_for_range(keyring, facts["lib_start"], facts["lib_start"] + n + warm))
         lib_run, lib_close = b.library_runner(url)
         redeemer_sql = Redeemer(url)
-        sql_run, sql_close = sql_replay(url, redeemer_sql._sql, redeemer_sql._state[("phone",)], facts)
+        sql_run, sql_close = sql_replay(url, redeemer_sql._state[("phone",)], facts)
         redeemer_sql.close()
         raw_run, raw_close = b.baseline_runner(url, facts["raw_batch"], facts["member_ids"])
         arms = {

@@ -137,24 +137,31 @@ _STATE = (
 # The UNIQUE serial is the exactly-once guard: the insert either creates the row or
 # does nothing (a concurrent transaction with the same serial waits for the first one
 # and then does nothing). Never check-then-write.
-_INSERT_REDEMPTION = (
+#
+# SQLite's writes take positional parameters: sqlite3 binds a tuple for a fraction of
+# what a dict costs (a name lookup per parameter). Each statement says its order.
+#: (serial, batch_id, member_id, channel_id, purchase_channel_id, points, scan_region,
+#: diversion, source, now)
+_SQLITE_INSERT_REDEMPTION = (
     "INSERT INTO redemptions (serial, batch_id, member_id, channel_id, purchase_channel_id, "
-    "points, scan_region, diversion, source, redeemed_at) VALUES (:serial, :batch_id, "
-    ":member_id, :channel_id, :purchase_channel_id, :points, :scan_region, :diversion, :source, "
-    ":now) ON CONFLICT (serial) DO NOTHING"
+    "points, scan_region, diversion, source, redeemed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (serial) DO NOTHING"
 )
-_INSERT_LEDGER = (
+#: (member_id, points, serial, now)
+_SQLITE_INSERT_LEDGER = (
     "INSERT INTO ledger (member_id, delta, kind, reason, redemption_serial, created_at) "
-    "VALUES (:member_id, :points, 'earn', 'code redeemed', :serial, :now)"
+    "VALUES (?, ?, 'earn', 'code redeemed', ?, ?)"
 )
-_ADD_BALANCE = (
-    "UPDATE members SET balance = balance + :points, earned_total = earned_total + :points "
-    "WHERE id = :member_id"
+#: (points, member_id)
+_SQLITE_ADD_BALANCE = (
+    "UPDATE members SET balance = balance + ?1, earned_total = earned_total + ?1 WHERE id = ?2"
 )
-_BALANCE_OF = "SELECT balance FROM members WHERE id = :member_id"
-_INSERT_EVENT = (
+#: (member_id,)
+_SQLITE_BALANCE_OF = "SELECT balance FROM members WHERE id = ?"
+#: (member_id, payload, now)
+_SQLITE_INSERT_EVENT = (
     "INSERT INTO events (type, member_id, payload, created_at) "
-    "VALUES ('points_earned', :member_id, :payload, :now)"
+    "VALUES ('points_earned', ?, ?, ?)"
 )
 _REDEEMED_BY = "SELECT member_id FROM redemptions WHERE serial = :serial"
 _CHANNEL_ID = "SELECT id FROM channels WHERE code = :code"
@@ -269,9 +276,6 @@ class Redeemer:
         self._sql = {
             name: render(statement, pg)
             for name, statement in (
-                ("insert_redemption", _INSERT_REDEMPTION),
-                ("insert_ledger", _INSERT_LEDGER), ("add_balance", _ADD_BALANCE),
-                ("insert_event", _INSERT_EVENT), ("balance_of", _BALANCE_OF),
                 ("redeemed_by", _REDEEMED_BY),
                 ("channel_id", _CHANNEL_ID), ("phone_of", _PHONE_OF), ("credit_pg", _CREDIT_PG),
             )
@@ -561,25 +565,17 @@ class Redeemer:
         points = tier.credit(int(points)) if tier is not None else int(points)
         # --- end loyalty ---
         tier_name = tier.tier.name if tier is not None else None
-        values = {
-            "serial": serial,
-            "batch_id": batch_id,
-            "member_id": member,
-            "channel_id": channel_id,
-            "purchase_channel_id": purchase_id,
-            "points": points,
-            "scan_region": scan_region,
-            "diversion": diversion,
-            "source": source,
-            "payload": None,
-            "now": when if self._pg else sqlite_stamp(when),
-        }
         if self._pg:  # the balance is added to the payload inside the statement
-            values["payload"] = _json({
+            payload = _json({
                 "member": member, "phone": e164, "serial": serial, "batch": batch_id, "sku": sku,
                 "points": points, "channel": channel_code, "tier": tier_name,
             })
-            cur.execute(sql["credit_pg"], values)
+            cur.execute(sql["credit_pg"], {
+                "serial": serial, "batch_id": batch_id, "member_id": member,
+                "channel_id": channel_id, "purchase_channel_id": purchase_id, "points": points,
+                "scan_region": scan_region, "diversion": diversion, "source": source,
+                "payload": payload, "now": when,
+            })
             balance, event_id = cur.fetchone()
             if balance is None:
                 self._already_redeemed(cur, serial, batch_id, member, joined)
@@ -587,19 +583,22 @@ class Redeemer:
             # SQLite: BEGIN IMMEDIATE took the write lock before the state query, so the
             # balance it read for the phone's member cannot have moved since; any other
             # member (new, merged, by openid) is read back after the update.
-            cur.execute(sql["insert_redemption"], values)
+            stamp = sqlite_stamp(when)
+            cur.execute(_SQLITE_INSERT_REDEMPTION, (serial, batch_id, member, channel_id,
+                                                    purchase_id, points, scan_region, diversion,
+                                                    source, stamp))
             if cur.rowcount == 0:  # the serial exists: nothing was written
                 self._already_redeemed(cur, serial, batch_id, member, joined)
-            cur.execute(sql["insert_ledger"], values)
-            cur.execute(sql["add_balance"], values)
+            cur.execute(_SQLITE_INSERT_LEDGER, (member, points, serial, stamp))
+            cur.execute(_SQLITE_ADD_BALANCE, (points, member))
             if prefetched:
                 balance = phone_balance + points
             else:
-                cur.execute(sql["balance_of"], values)
+                cur.execute(_SQLITE_BALANCE_OF, (member,))
                 balance = cur.fetchone()[0]
-            values["payload"] = earned_payload(member, e164, serial, batch_id, sku, points,
-                                               channel_code, tier_name, balance)
-            cur.execute(sql["insert_event"], values)
+            payload = earned_payload(member, e164, serial, batch_id, sku, points, channel_code,
+                                     tier_name, balance)
+            cur.execute(_SQLITE_INSERT_EVENT, (member, payload, stamp))
             event_id = cur.lastrowid
         raised.append(EventRef(int(event_id), "points_earned"))
         if tier is not None:  # loyalty: upgrade when this scan reaches a higher tier
