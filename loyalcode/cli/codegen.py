@@ -75,6 +75,7 @@ def db_check(json_out: bool = JSON) -> None:
     from loyalcode.codegen import db
 
     ctx = _context()
+    ctx.require_database()  # a check creates nothing
     db.check_connection(ctx.engine)
     current, head = db.current_revision(ctx.engine), db.head_revision()
     diffs = db.drift(ctx.engine) if current == head else []

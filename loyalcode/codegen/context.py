@@ -39,19 +39,25 @@ class Context:
         :class:`NotInitialized` / :class:`DatabaseUnavailable`.
         """
         if self._sessions is None:
-            # Connecting would create a missing SQLite file: a refused command must
-            # leave nothing behind, so only `init` / `db upgrade` (which migrate
-            # first) bring the file into being. (A missing directory is left to the
-            # driver: that is database_unavailable.)
-            path = sqlite_path(self.url)
-            if path is not None and path.parent.is_dir() and not path.exists():
-                raise NotInitialized(url=db.redact(self.url))
+            self.require_database()
             self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         try:
             with self._sessions() as s:
                 yield s
         except exc.DBAPIError as err:
             raise db.translate_missing_schema(self.engine, err) from None
+
+    def require_database(self) -> None:
+        """:class:`NotInitialized` when the SQLite file does not exist.
+
+        Connecting would create a missing SQLite file: a refused command must leave
+        nothing behind, so only `init` / `db upgrade` (which migrate first) bring the
+        file into being. (A missing directory is left to the driver: that is
+        database_unavailable.)
+        """
+        path = sqlite_path(self.url)
+        if path is not None and path.parent.is_dir() and not path.exists():
+            raise NotInitialized(url=db.redact(self.url))
 
     def deployment(self, session: Session) -> Any:
         """The deployment row, or :class:`NotInitialized`."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import inspect
 
 from loyalcode.codegen import db
@@ -27,6 +29,12 @@ def test_upgrade_from_empty_to_head_has_no_drift(empty_db_url: str, key_env: str
 
 def test_db_commands(empty_db_url: str, key_env: str) -> None:
     cli = Cli(empty_db_url)
+    if empty_db_url.startswith("sqlite"):  # no file yet: a check says so and creates none
+        path = Path(empty_db_url.split(":///", 1)[1])
+        r = cli("db", "check", "--json")
+        assert r.exit_code == 1 and r.stderr.startswith("error [not_initialized]")
+        assert r.json()["error"]["code"] == "not_initialized" and not path.exists()
+        path.touch()  # an empty file: a database with no schema
     r = cli("db", "check", "--json")
     assert r.exit_code == 1 and r.stderr.startswith("error [schema_drift]")
     err = r.json()["error"]  # one JSON document on stdout, the error
