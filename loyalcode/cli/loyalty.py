@@ -265,12 +265,17 @@ def events_dispatch(
     limit: int | None = typer.Option(None, "--limit", help="Deliver at most this many."),
     json_out: bool = JSON,
 ) -> None:
-    """POST pending events to a webhook, acknowledging each one it accepts."""
+    """POST pending events to a webhook, acknowledging each one it accepts; signed with
+    HMAC-SHA256 when LOYALCODE_WEBHOOK_SECRET is set."""
+    import os
+
     from loyalcode.redemption.dispatch import dispatch_or_raise
 
+    secret_text = os.environ.get("LOYALCODE_WEBHOOK_SECRET")
+    secret = secret_text.encode("utf-8") if secret_text else None
     with _context() as ctx:
         result = dispatch_or_raise(ctx.engine, url, max_attempts=max_attempts, backoff=backoff,
-                                   timeout=timeout, limit=limit)
+                                   timeout=timeout, limit=limit, secret=secret)
     if json_out:
         emit_json(result.to_dict())
     else:

@@ -16,11 +16,19 @@ the same event at the same time: each claims an event with a lease
 
 Body: ``{"id", "type", "member", "payload", "created_at"}``; headers
 ``X-Loyalcode-Event`` (the id) and ``X-Loyalcode-Event-Type``.
+
+Signed when a secret is given (``LOYALCODE_WEBHOOK_SECRET`` for the CLI): headers
+``X-Loyalcode-Timestamp`` (Unix seconds) and ``X-Loyalcode-Signature``
+(``sha256=`` and the hex HMAC-SHA256 of ``timestamp + "." + body`` under the secret).
+A receiver recomputes it over the raw body, compares in constant time and refuses
+old timestamps (a replayed request); :func:`verify` does exactly that.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import json
 import time
 import urllib.error
@@ -92,18 +100,42 @@ def _body(event: EventInfo) -> bytes:
     ).encode("utf-8")
 
 
-def post(url: str, event: EventInfo, timeout: float) -> tuple[int | None, str | None]:
-    """POST one event; ``(status, error)``: error is ``None`` for a 2xx."""
-    request = urllib.request.Request(
-        url,
-        data=_body(event),
-        method="POST",
-        headers={
-            "Content-Type": "application/json; charset=utf-8",
-            "X-Loyalcode-Event": str(event.id),
-            "X-Loyalcode-Event-Type": event.type,
-        },
-    )
+def signature(secret: bytes, timestamp: str, body: bytes) -> str:
+    """The ``X-Loyalcode-Signature`` value of a request."""
+    mac = hmac.new(secret, timestamp.encode("ascii") + b"." + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+def verify(secret: bytes, headers: Any, body: bytes, *, max_age: float = 300.0,
+           now: float | None = None) -> bool:
+    """For receivers: is this request signed with ``secret`` within ``max_age``
+    seconds? ``headers``: any mapping of header names (in any case) to values."""
+    named = {str(k).lower(): str(v) for k, v in headers.items()}
+    timestamp = named.get("x-loyalcode-timestamp", "")
+    given = named.get("x-loyalcode-signature", "")
+    if not timestamp.isdigit():
+        return False
+    current = time.time() if now is None else now
+    if abs(current - int(timestamp)) > max_age:
+        return False
+    return hmac.compare_digest(signature(secret, timestamp, body), given)
+
+
+def post(url: str, event: EventInfo, timeout: float,
+         secret: bytes | None = None) -> tuple[int | None, str | None]:
+    """POST one event (signed when there is a ``secret``); ``(status, error)``: error
+    is ``None`` for a 2xx."""
+    body = _body(event)
+    headers = {
+        "Content-Type": "application/json; charset=utf-8",
+        "X-Loyalcode-Event": str(event.id),
+        "X-Loyalcode-Event-Type": event.type,
+    }
+    if secret is not None:
+        timestamp = str(int(time.time()))  # per attempt: a retry is signed afresh
+        headers["X-Loyalcode-Timestamp"] = timestamp
+        headers["X-Loyalcode-Signature"] = signature(secret, timestamp, body)
+    request = urllib.request.Request(url, data=body, method="POST", headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             status = int(response.status)
@@ -134,10 +166,14 @@ def dispatch(
     limit: int | None = None,
     lease_seconds: float = 120.0,
     sleep: Callable[[float], None] = time.sleep,
+    secret: bytes | None = None,
 ) -> DispatchResult:
     """Deliver pending events to ``url`` (a service entry point: it commits after every
-    event, so what was delivered stays acknowledged whatever happens next)."""
+    event, so what was delivered stays acknowledged whatever happens next). With a
+    ``secret`` every request is signed (see the module)."""
     check_url(url)
+    if secret is not None and len(secret) < 16:
+        raise InvalidInput("A webhook secret is at least 16 bytes.")
     if max_attempts < 1 or backoff < 0 or timeout <= 0:
         raise InvalidInput("max_attempts >= 1, backoff >= 0 and timeout > 0, please.")
     delivered: list[int] = []
@@ -165,7 +201,7 @@ def dispatch(
             for attempt in range(max_attempts):
                 if attempt:
                     sleep(backoff * 2 ** (attempt - 1))
-                status, error = post(url, event, timeout)
+                status, error = post(url, event, timeout, secret)
                 attempts += 1
                 with engine.begin() as conn:
                     conn.execute(_ATTEMPT, {"id": event.id, "now": utc(), "status": status,

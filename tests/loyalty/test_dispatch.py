@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from loyalcode.redemption.dispatch import dispatch
+from loyalcode.codegen.errors import InvalidInput
+from loyalcode.redemption.dispatch import dispatch, verify
 from loyalcode.redemption.events import acknowledge
 from tests.loyalty.conftest import Loyal, phone
 
@@ -23,13 +24,16 @@ class Receiver:
         self.requests: list[dict[str, Any]] = []
         self.accepted: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
+        self.raw: list[bytes] = []
         self.lock = threading.Lock()
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                raw = self.rfile.read(int(self.headers["Content-Length"]))
+                body = json.loads(raw)
                 with outer.lock:
+                    outer.raw.append(raw)
                     outer.requests.append(body)
                     outer.headers.append(dict(self.headers))
                     ok = not outer.always_fail and len(outer.requests) > outer.fail_first
@@ -114,3 +118,43 @@ def test_cli_dispatch(loyal: Loyal, receiver: Receiver, cli) -> None:  # type: i
     assert r.exit_code == 0, r.stderr
     assert len(r.json()["delivered"]) == 2 and r.json()["attempts"] == 4
     assert cli("events", "list", "--pending", "--json").json() == []
+
+
+SECRET = b"webhook-secret-of-the-crm-32byte"
+
+
+def test_signed_requests_verify_only_with_the_secret(loyal: Loyal, receiver: Receiver) -> None:
+    loyal.earn(phone(5), 1)
+    result = dispatch(loyal.engine, receiver.url, backoff=0, sleep=lambda _: None, secret=SECRET)
+    assert result.failed is None and len(receiver.raw) == 4  # two failures, two events
+    for headers, raw in zip(receiver.headers, receiver.raw):
+        assert headers["X-Loyalcode-Signature"].startswith("sha256=")
+        assert verify(SECRET, headers, raw)
+        assert not verify(b"another-secret-of-32-bytes-long!", headers, raw)
+        assert not verify(SECRET, headers, raw.replace(b'"id"', b'"Id"'))  # a changed body
+        sent = int(headers["X-Loyalcode-Timestamp"])
+        assert not verify(SECRET, headers, raw, now=sent + 301)  # a replay, later
+        assert verify(SECRET, headers, raw, now=sent + 299)
+        assert verify(SECRET, {k.lower(): v for k, v in headers.items()}, raw)  # any case
+    assert SECRET.decode() not in repr(receiver.headers)  # the secret itself never travels
+
+
+def test_unsigned_without_a_secret_and_short_secrets_refused(loyal: Loyal,
+                                                             receiver: Receiver) -> None:
+    loyal.earn(phone(6), 1)
+    with pytest.raises(InvalidInput):
+        dispatch(loyal.engine, receiver.url, secret=b"short")
+    assert receiver.raw == []
+    dispatch(loyal.engine, receiver.url, backoff=0, sleep=lambda _: None)
+    assert all("X-Loyalcode-Signature" not in h for h in receiver.headers)
+    assert not verify(SECRET, receiver.headers[-1], receiver.raw[-1])
+
+
+def test_cli_signs_with_the_environment_secret(loyal: Loyal, receiver: Receiver, cli,  # type: ignore[no-untyped-def]
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    loyal.earn(phone(7), 1)
+    monkeypatch.setenv("LOYALCODE_WEBHOOK_SECRET", SECRET.decode())
+    r = cli("events", "dispatch", "--url", receiver.url, "--backoff", "0", "--json")
+    assert r.exit_code == 0, r.stderr
+    assert SECRET.decode() not in r.stdout + r.stderr
+    assert all(verify(SECRET, h, raw) for h, raw in zip(receiver.headers, receiver.raw))
