@@ -451,7 +451,7 @@ class Redeemer:
         driver already in one) and the commit goes through SQLAlchemy instead.
         """
         raw = self._local.raw
-        raw.execute("BEGIN IMMEDIATE")
+        self._local.cursor.execute("BEGIN IMMEDIATE")  # the kept cursor: no new one per scan
         try:
             result = self._redeem(*args)
         except BaseException:
