@@ -42,9 +42,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-PG_URL = os.environ.get(
-    "LOYALCODE_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_common import PG_URL, interleave, pg_available, scratch_database
+
 MEMBERS = 1000
 
 
@@ -65,28 +66,7 @@ def make_database(kind: str, quantity: int) -> tuple[str, dict[str, Any], Any]:
     from loyalcode.codegen.deployment import init_deployment
     from loyalcode.redemption.activation import activate
 
-    if kind == "sqlite":
-        tmp = tempfile.mkdtemp(prefix="bench-redeem-")
-        url = f"sqlite:///{tmp}/loyalcode.db"
-
-        def cleanup() -> None:
-            import shutil
-
-            shutil.rmtree(tmp, ignore_errors=True)
-
-    else:
-        import psycopg
-
-        schema = "bench_" + secrets.token_hex(4)
-        dsn = PG_URL.replace("postgresql+psycopg://", "postgresql://")
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            conn.execute(f"CREATE SCHEMA {schema}")
-        url = f"{PG_URL}?options=-csearch_path%3D{schema}"
-
-        def cleanup() -> None:
-            with psycopg.connect(dsn, autocommit=True) as conn:
-                conn.execute(f"DROP SCHEMA {schema} CASCADE")
-
+    url, cleanup = scratch_database(kind)
     ctx = open_context(url)
     init_deployment(ctx)
     with ctx.session() as s, s.begin():
@@ -149,8 +129,7 @@ def baseline_runner(url: str, batch_id: int, member_ids: list[int]) -> tuple[Any
     else:
         import psycopg
 
-        dsn = url.replace("postgresql+psycopg://", "postgresql://")
-        conn = psycopg.connect(dsn)
+        conn = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"))
         ph = "%s"
         stamp = now
         begin, commit = (lambda: None), conn.commit
@@ -205,30 +184,22 @@ def baseline_worker(url: str, serials: list[int], batch_id: int, member_ids: lis
 
 def interleaved(url: str, codes: list[str], serials: list[int], batch_id: int,
                 member_ids: list[int], blocks: int) -> tuple[dict[str, float], dict[str, float]]:
-    """One process, the library and the baseline in alternating blocks (the order
-    swapped every block), so that a noisy neighbour or CPU steal on a shared machine
-    weighs on both sides alike. Rates are scans / summed block time."""
+    """One process, the library and the baseline interleaved block by block
+    (:func:`bench_common.interleave`). Rates are scans / summed block time."""
     lib_run, lib_close = library_runner(url)
     raw_run, raw_close = baseline_runner(url, batch_id, member_ids)
     warm = min(200, len(codes) // 10)  # connections, statement caches: not measured
     lib_run(codes[:warm], 0)
     raw_run(serials[:warm], 0)
-    codes, serials = codes[warm:], serials[warm:]
-    size = -(-len(codes) // blocks)
-    lib_lat: list[float] = []
-    raw_lat: list[float] = []
-    spent = {"library": 0.0, "baseline": 0.0}
-    for k in range(blocks):
-        part = slice(k * size, (k + 1) * size)
-        sides = [("library", lib_run, codes[part]), ("baseline", raw_run, serials[part])]
-        for name, go, items in sides if k % 2 == 0 else sides[::-1]:
-            t = time.perf_counter()
-            lat = go(items, part.start)
-            spent[name] += time.perf_counter() - t
-            (lib_lat if name == "library" else raw_lat).extend(lat)
+    done = interleave(
+        {"library": lambda lo, hi: lib_run(codes[lo:hi], lo),
+         "baseline": lambda lo, hi: raw_run(serials[lo:hi], lo)},
+        warm, len(codes), -(-(len(codes) - warm) // blocks),
+    )
     lib_close()
     raw_close()
-    return _stats(len(lib_lat) / spent["library"], lib_lat), _stats(len(raw_lat) / spent["baseline"], raw_lat)
+    lib, raw = done["library"], done["baseline"]
+    return _stats(len(lib["out"]) / lib["wall"], lib["out"]), _stats(len(raw["out"]) / raw["wall"], raw["out"])
 
 
 def _stats(rate: float, lat: list[float]) -> dict[str, float]:
@@ -370,16 +341,6 @@ def bench_reject(n: int, repeat: int) -> dict[str, Any]:
     finally:
         cleanup()
     return {"db": "none", "n": n, "repeat": repeat, **out}
-
-
-def pg_available() -> bool:
-    try:
-        import psycopg
-
-        with psycopg.connect(PG_URL.replace("postgresql+psycopg://", "postgresql://"), connect_timeout=3):
-            return True
-    except Exception:
-        return False
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -25,13 +25,13 @@ import argparse
 import datetime as dt
 import os
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_redeem as b
+from bench_common import interleave
 
 
 def sql_replay(url: str, state_sql: str, facts: dict[str, Any]) -> Any:
@@ -96,7 +96,8 @@ def main() -> None:
         codes = list(codes_for_range(keyring, facts["lib_start"], facts["lib_start"] + n + warm))
         lib_run, lib_close = b.library_runner(url)
         redeemer_sql = Redeemer(url)
-        sql_run, sql_close = sql_replay(url, redeemer_sql._state[("phone",)], facts)
+        phone_only = redeemer_sql._state[1]  # the state query for a phone, no openid, no source
+        sql_run, sql_close = sql_replay(url, phone_only, facts)
         redeemer_sql.close()
         raw_run, raw_close = b.baseline_runner(url, facts["raw_batch"], facts["member_ids"])
         arms = {
@@ -106,16 +107,7 @@ def main() -> None:
         }
         for go in arms.values():  # warm up: connections, statement caches
             go(0, warm)
-        wall = dict.fromkeys(arms, 0.0)
-        cpu = dict.fromkeys(arms, 0.0)
-        names = list(arms)
-        for k, lo in enumerate(range(warm, warm + n, block)):
-            hi = min(lo + block, warm + n)
-            for name in names[k % 3:] + names[:k % 3]:
-                w, c = time.perf_counter(), time.process_time()
-                arms[name](lo, hi)
-                wall[name] += time.perf_counter() - w
-                cpu[name] += time.process_time() - c
+        done = interleave(arms, warm, warm + n, block)
         lib_close()
         sql_close()
         raw_close()
@@ -123,8 +115,9 @@ def main() -> None:
         cleanup()
     print(f"{'arm':<12} {'wall us':>8} {'cpu us':>8} {'per s':>8} {'vs baseline':>12}")
     for name in arms:
-        print(f"{name:<12} {wall[name] / n * 1e6:8.0f} {cpu[name] / n * 1e6:8.0f} "
-              f"{n / wall[name]:8,.0f} {wall['baseline'] / wall[name]:12.0%}")
+        wall, cpu = done[name]["wall"], done[name]["cpu"]
+        print(f"{name:<12} {wall / n * 1e6:8.0f} {cpu / n * 1e6:8.0f} "
+              f"{n / wall:8,.0f} {done['baseline']['wall'] / wall:12.0%}")
 
 
 if __name__ == "__main__":

@@ -18,22 +18,19 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import random
-import secrets
 import statistics
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-PG_URL = os.environ.get(
-    "LOYALCODE_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
+from bench_common import scratch_database
+
 BATCHES, PER_BATCH, CHANNELS, MEMBERS = 20, 100_000, 40, 100_000
 T0 = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 
@@ -163,24 +160,7 @@ def run(kind: str, n: int, repeat: int) -> dict[str, Any]:
     from loyalcode.codegen import db
     from loyalcode.redemption.reports import build_report
 
-    cleanup = None
-    if kind == "sqlite":
-        tmp = tempfile.TemporaryDirectory()
-        url = f"sqlite:///{tmp.name}/bench.db"
-        cleanup = tmp.cleanup
-    else:
-        import psycopg
-
-        schema = "bench_" + secrets.token_hex(4)
-        dsn = PG_URL.replace("postgresql+psycopg://", "postgresql://")
-        with psycopg.connect(dsn, autocommit=True) as c:
-            c.execute(f"CREATE SCHEMA {schema}")
-        url = f"{PG_URL}?options=-csearch_path%3D{schema}"
-
-        def cleanup() -> None:
-            with psycopg.connect(dsn, autocommit=True) as c:
-                c.execute(f"DROP SCHEMA {schema} CASCADE")
-
+    url, cleanup = scratch_database(kind)
     engine = db.make_engine(url)
     try:
         db.upgrade(engine)
@@ -212,8 +192,7 @@ def run(kind: str, n: int, repeat: int) -> dict[str, Any]:
         return out
     finally:
         engine.dispose()
-        if cleanup:
-            cleanup()
+        cleanup()
 
 
 def main() -> None:

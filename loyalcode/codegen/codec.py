@@ -60,12 +60,6 @@ def encode(keyring: Keyring, serial: int) -> str:
 _TO_RADIX32 = str.maketrans(ALPHABET, "0123456789ABCDEFGHIJKLMNOPQRSTUV")
 
 
-def split(code: str) -> tuple[int, int]:
-    """``(body, tag)`` of a canonical code whose check symbol has been verified."""
-    digits = code.translate(_TO_RADIX32)
-    return int(digits[:BODY_SYMBOLS], 32), int(digits[BODY_SYMBOLS:PAYLOAD_SYMBOLS], 32)
-
-
 def open_code(keyring: Keyring, code: str) -> int:
     """The serial of a canonical code, or :class:`CodeTypo` / :class:`ForgedCode`.
 
@@ -182,7 +176,6 @@ __all__ = [
     "encode",
     "open_code",
     "decode_scan",
-    "split",
     "derive_values",
     "derive_chars",
     "derive_codes",

@@ -23,6 +23,7 @@ from typing import Any
 
 from loyalcode.redemption import throttle
 from loyalcode.redemption.events import EventRef
+from loyalcode.redemption.tiers import WINDOW_SUM
 from loyalcode.redemption.sql import (
     BATCH_COLUMNS,
     BATCH_FROM,
@@ -101,7 +102,7 @@ def build_sql(tiers: Any | None) -> str:
         return "NULL" if reach is None else str(reach)
 
     credited_sql, next_sql = case(credited), case(next_threshold)
-    window_sum = render(tiers.WINDOW_SUM.format(member="s.member_id"), pg=True)
+    window_sum = render(WINDOW_SUM.format(member="s.member_id"), pg=True)
     return template.format(
         throttled=throttled,
         tier_columns=", " + render(tiers.STATE_COLUMNS, pg=True),

@@ -28,8 +28,6 @@ import itertools
 import json
 import math
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -192,15 +190,14 @@ _CLONE = text(
     "ON CONFLICT (serial) DO NOTHING RETURNING id"
 ).bindparams(bindparam("now", type_=_TS))
 
-#: One encoder, built once (``json.dumps`` with options builds a new one per call).
-_json = json.JSONEncoder(ensure_ascii=False).encode
-_string = json.encoder.encode_basestring  # a JSON string literal, as _json writes it (in C)
+_string = json.encoder.encode_basestring  # a JSON string literal, as json.dumps writes it (in C)
 
 
 def earned_payload(member: int, phone: str, serial: int, batch: int, sku: str, points: int,
                    channel: str | None, tier: str | None, balance: int) -> str:
-    """The ``points_earned`` event's JSON, exactly as ``_json`` of the same dict writes
-    it (a test holds the two equal), without building the dict and walking it."""
+    """The ``points_earned`` event's JSON, exactly as ``json.dumps(..., ensure_ascii=False)``
+    of the same dict writes it (a test holds the two equal), without building the dict
+    and walking it."""
     channel_json = "null" if channel is None else _string(channel)
     tier_json = "null" if tier is None else _string(tier)
     return (
@@ -280,17 +277,14 @@ class Redeemer:
                 ("channel_id", _CHANNEL_ID), ("phone_of", _PHONE_OF), ("credit_pg", _CREDIT_PG),
             )
         }
-        # The state query for each set of identity kinds a scan can name (its throttle
-        # probes only those), keyed like throttle.identities() orders them.
+        # The state query for each set of identities a scan can name (its throttle and
+        # openid probes only those), keyed by bits: phone 1, openid 2, source 4.
         self._state = {
-            kinds: render(_state_sql(self._tiers, kinds), pg)
+            sum(1 << throttle.KINDS.index(k) for k in kinds): render(
+                _state_sql(self._tiers, kinds), pg
+            )
             for n in range(len(throttle.KINDS) + 1)
             for kinds in itertools.combinations(throttle.KINDS, n)
-        }
-        #: the same, keyed by which of phone, openid, source a scan names (bits 1, 2, 4)
-        self._state_by_bits = {
-            sum(1 << throttle.KINDS.index(k) for k in kinds): sql
-            for kinds, sql in self._state.items()
         }
         # PostgreSQL: the common scan in one autocommit statement (fastpath.py).
         self._fast = (
@@ -350,16 +344,6 @@ class Redeemer:
         if isinstance(err, (exc.OperationalError, exc.ProgrammingError)):
             return db.translate_missing_schema(self.engine, err)
         return err
-
-    @contextmanager
-    def _connect(self) -> Iterator[Connection]:
-        """:meth:`_connection` for a block, with database errors handled as in
-        :meth:`redeem`."""
-        conn = self._connection()
-        try:
-            yield conn
-        except exc.DBAPIError as err:
-            raise self._broken(conn, err) from None
 
     def _drop(self, conn: Connection) -> None:
         self._local.conn = None
@@ -439,7 +423,7 @@ class Redeemer:
                 with conn.begin():
                     self._clone_alert(conn, clone, when)
                 raise AlreadyRedeemed(same_member=False) from None
-        except exc.DBAPIError as err:  # the same handling as _connect()
+        except exc.DBAPIError as err:
             raise self._broken(conn, err) from None
 
     def _sqlite_transaction(self, conn: Connection, args: tuple[Any, ...]) -> RedemptionResult:
@@ -468,11 +452,15 @@ class Redeemer:
 
     def _count_failure(self, ids: throttle.Identities, ts: float) -> None:
         """Throttle check, then count the failure, in one transaction of its own."""
-        with self._connect() as conn, conn.begin():
-            since = throttle.throttled_since(conn, ids, ts, self._limit, self._window)
-            if since is not None:
-                raise Throttled(retry_after=self._retry_after(since, ts))
-            throttle.record_failure(conn, ids, ts, self._window)
+        conn = self._connection()
+        try:
+            with conn.begin():
+                since = throttle.throttled_since(conn, ids, ts, self._limit, self._window)
+                if since is not None:
+                    raise Throttled(retry_after=self._retry_after(since, ts))
+                throttle.record_failure(conn, ids, ts, self._window)
+        except exc.DBAPIError as err:
+            raise self._broken(conn, err) from None
 
     def _retry_after(self, since: float, ts: float) -> int:
         return max(1, math.ceil(since + self._window - ts))
@@ -495,7 +483,7 @@ class Redeemer:
         params = {"phone": e164, "openid": openid, "source": source, "limit": self._limit,
                   "cutoff": ts - self._window, "serial": serial}
         bits = (e164 is not None) | (openid is not None) << 1 | (source is not None) << 2
-        cur.execute(self._state_by_bits[bits], params)
+        cur.execute(self._state[bits], params)
         row = cur.fetchone()
         (throttled_since, phone_member, phone_balance, openid_member, batch_id, serial_end, sku,
          points, status, redeem_from, redeem_until, channel_id, channel_code,
@@ -565,11 +553,9 @@ class Redeemer:
         points = tier.credit(int(points)) if tier is not None else int(points)
         # --- end loyalty ---
         tier_name = tier.tier.name if tier is not None else None
-        if self._pg:  # the balance is added to the payload inside the statement
-            payload = _json({
-                "member": member, "phone": e164, "serial": serial, "batch": batch_id, "sku": sku,
-                "points": points, "channel": channel_code, "tier": tier_name,
-            })
+        if self._pg:  # the statement overwrites the balance with the one it writes
+            payload = earned_payload(member, e164, serial, batch_id, sku, points, channel_code,
+                                     tier_name, 0)
             cur.execute(sql["credit_pg"], {
                 "serial": serial, "batch_id": batch_id, "member_id": member,
                 "channel_id": channel_id, "purchase_channel_id": purchase_id, "points": points,

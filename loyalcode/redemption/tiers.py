@@ -75,10 +75,13 @@ def change_tier(
     )
 
 
-_EARNED = text(
-    "SELECT coalesce(sum(delta), 0) FROM ledger WHERE member_id = :member AND kind = 'earn' "
-    "AND created_at >= :since"
-).bindparams(bindparam("since", type_=_TS))
+#: The points member ``{member}`` earned in the window starting ``:since`` (the fast
+#: path puts a column there, the others ``:member``).
+WINDOW_SUM = (
+    "SELECT coalesce(sum(l.delta), 0) FROM ledger l WHERE l.member_id = {member} "
+    "AND l.kind = 'earn' AND l.created_at >= :since"
+)
+_EARNED = text(WINDOW_SUM.format(member=":member")).bindparams(bindparam("since", type_=_TS))
 _STORED = text("SELECT tier FROM member_tiers WHERE member_id = :member")
 
 
@@ -232,14 +235,9 @@ class EarnHook:
     #: redemption's state query (one round trip fewer on the common path).
     STATE_COLUMNS = "mt.tier AS phone_tier, pm.earned_total AS phone_earned_total"
     STATE_JOIN = " LEFT JOIN member_tiers mt ON mt.member_id = pm.id"
-    #: The points member ``:member`` earned in the window starting ``:since``.
-    WINDOW_SUM = (
-        "SELECT coalesce(sum(l.delta), 0) FROM ledger l WHERE l.member_id = {member} "
-        "AND l.kind = 'earn' AND l.created_at >= :since"
-    )
 
     def since_param(self, when: dt.datetime) -> Any:
-        """The ``:since`` parameter of :attr:`WINDOW_SUM` for a scan at ``when``."""
+        """The ``:since`` parameter of :data:`WINDOW_SUM` for a scan at ``when``."""
         since = when - self._window
         return since if self._pg else sqlite_stamp(since)
 
@@ -264,7 +262,7 @@ class EarnHook:
         reach = self.next_threshold[state.tier.name]
         if reach is None or state.earned_total + credited < reach:
             return None  # not even every point ever earned would reach the next tier
-        since = window_start(when, self.settings)
+        since = when - self._window
         earned = int(conn.execute(_EARNED, {"member": member, "since": since}).scalar_one())
         target = self.settings.tier_for(earned)
         if target.threshold <= state.tier.threshold:
