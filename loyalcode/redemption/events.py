@@ -78,7 +78,6 @@ def list_events(
     pending: bool = False,
     after: int = 0,
     limit: int = 1000,
-    member_id: int | None = None,
 ) -> list[EventInfo]:
     """Events in id order: all, or only the unacknowledged ones (``pending``)."""
     from sqlalchemy import select
@@ -88,8 +87,6 @@ def list_events(
     stmt = select(Event.__table__).where(Event.id > after).order_by(Event.id).limit(limit)
     if pending:
         stmt = stmt.where(Event.acknowledged_at.is_(None))
-    if member_id is not None:
-        stmt = stmt.where(Event.member_id == member_id)
     return [
         EventInfo(
             id=r.id,

@@ -160,12 +160,13 @@ def link_identity(conn: Connection, member_id: int, kind: str, value: str, now: 
 
 
 #: ``(table, column)`` pairs that point at a member and move to the survivor of a merge.
-#: The loyalty programme appends its own tables (gift orders, tiers, ...).
+#: The loyalty programme appends its own tables (gift orders, tiers, ...). Outbox
+#: events are not among them: an event is an immutable record of what happened to the
+#: member it names, and ``members_merged`` tells the CRM who was joined to whom.
 MERGE_MOVES: list[tuple[str, str]] = [
     ("member_identities", "member_id"),
     ("ledger", "member_id"),
     ("redemptions", "member_id"),
-    ("events", "member_id"),
     ("clone_alerts", "redeemed_by_id"),
     ("clone_alerts", "attempted_by_id"),
 ]

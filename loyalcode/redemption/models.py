@@ -150,15 +150,18 @@ class LedgerEntry(Base):
 class Event(Base):
     """The outbox the CRM reads: written in the same transaction as its cause.
 
-    Readers page by id (``id > last seen``), which the primary key serves; there is
-    deliberately no index on ``acknowledged_at``, so writing an event costs less.
+    Readers page by id (``id > last seen``), which the primary key serves. Rows are
+    immutable but for ``acknowledged_at``: a merge leaves the absorbed member's events
+    as they were written (the ``members_merged`` event says who was joined to whom).
+    So there is deliberately no index on ``member_id`` nor on ``acknowledged_at``: each
+    would cost every redemption's commit a page of its own.
     """
 
     __tablename__ = "events"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     type: Mapped[str] = mapped_column(String(32))
-    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     acknowledged_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
@@ -168,10 +171,13 @@ class ScanFailure(Base):
     """Failed attempts of one identity (phone, openid or source) in a fixed window.
 
     ``window_start`` is seconds since the epoch; the window restarts with the first
-    failure after it ends.
+    failure after it ends. A row whose window has ended says nothing any more (the next
+    failure would restart it), so it can be purged: the index on ``window_start`` finds
+    those.
     """
 
     __tablename__ = "scan_failures"
+    __table_args__ = (Index("ix_scan_failures_window_start", "window_start"),)
 
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
     value: Mapped[str] = mapped_column(String(128), primary_key=True)
