@@ -73,10 +73,16 @@ def redeem(
         f"Credited {result.points} points to member {result.member} "
         f"(balance {result.balance}) for batch {result.batch} ({result.sku}){where}."
     )
-    if result.diversion:
+    if "region" in result.diversion_reasons:
         typer.echo(
             f"Diversion: scanned in region {result.scan_region}, "
             f"channel region {result.channel_region}.",
+            err=True,
+        )
+    if "channel" in result.diversion_reasons:
+        typer.echo(
+            f"Diversion: bought from {result.purchase_channel}, "
+            f"which is not {result.channel} nor below it.",
             err=True,
         )
 

@@ -79,9 +79,12 @@ class RedemptionResult:
 
     ``points`` credited, the member's new ``balance``, the ``batch`` id and its
     ``sku``, the attributed ``channel`` (code) and its region, the ``scan_region``
-    the front end passed and whether the two disagree (``diversion``, 窜货), the
-    ``member`` id, whether the member was created by this scan (``joined``), the
-    code's ``serial`` and the ``events`` written to the outbox.
+    the front end passed, the ``purchase_channel`` the consumer named, whether the
+    unit left its channel (``diversion``, 窜货) and why (``diversion_reasons``:
+    ``"region"`` when the scan lies outside the channel's region, ``"channel"`` when
+    the purchase channel is neither the channel nor below it in the distribution
+    tree), the ``member`` id, whether the member was created by this scan
+    (``joined``), the code's ``serial`` and the ``events`` written to the outbox.
     """
 
     points: int
@@ -96,6 +99,8 @@ class RedemptionResult:
     events: tuple[EventRef, ...]
     serial: int
     joined: bool
+    purchase_channel: str | None = None
+    diversion_reasons: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The ``redeem --json`` body."""
@@ -106,8 +111,10 @@ class RedemptionResult:
             "sku": self.sku,
             "channel": self.channel,
             "diversion": self.diversion,
+            "diversion_reasons": list(self.diversion_reasons),
             "scan_region": self.scan_region,
             "channel_region": self.channel_region,
+            "purchase_channel": self.purchase_channel,
             "member": self.member,
             "events": [e.to_dict() for e in self.events],
             "serial": self.serial,
@@ -162,7 +169,17 @@ _SQLITE_INSERT_EVENT = (
     "VALUES ('points_earned', ?, ?, ?)"
 )
 _REDEEMED_BY = "SELECT member_id FROM redemptions WHERE serial = :serial"
-_CHANNEL_ID = "SELECT id FROM channels WHERE code = :code"
+#: The channel a consumer names as where they bought, and whether it is the attributed
+#: channel or lies below it in the distribution tree (its ancestors, walked up from
+#: it; the depth bound only guards against a cycle no command can make).
+_PURCHASE_CHANNEL = (
+    "WITH RECURSIVE up(id, parent_id, depth) AS ("
+    "SELECT id, parent_id, 0 FROM channels WHERE code = :code "
+    "UNION ALL SELECT c.id, c.parent_id, up.depth + 1 FROM channels c "
+    "JOIN up ON c.id = up.parent_id WHERE up.depth < 64) "
+    "SELECT (SELECT id FROM up WHERE depth = 0), "
+    "EXISTS (SELECT 1 FROM up WHERE id = :attributed)"
+)
 _PHONE_OF = "SELECT phone FROM members WHERE id = :id"
 
 #: PostgreSQL: the redemption, its ledger entry, the balance and the points_earned
@@ -274,7 +291,8 @@ class Redeemer:
             name: render(statement, pg)
             for name, statement in (
                 ("redeemed_by", _REDEEMED_BY),
-                ("channel_id", _CHANNEL_ID), ("phone_of", _PHONE_OF), ("credit_pg", _CREDIT_PG),
+                ("purchase_channel", _PURCHASE_CHANNEL), ("phone_of", _PHONE_OF),
+                ("credit_pg", _CREDIT_PG),
             )
         }
         # The state query for each set of identities a scan can name (its throttle and
@@ -506,13 +524,18 @@ class Redeemer:
         if channel_id is None or status == "created":
             raise NotActivated()
 
-        purchase_id = None
+        purchase_id, reasons = None, []
+        if scan_region and channel_region and not contains(channel_region, scan_region):
+            reasons.append("region")
         if purchase_channel is not None:
-            cur.execute(sql["channel_id"], {"code": purchase_channel})
-            found = cur.fetchone()
-            if found is None:
+            cur.execute(sql["purchase_channel"], {"code": purchase_channel,
+                                                  "attributed": channel_id})
+            purchase_id, within = cur.fetchone()
+            if purchase_id is None:
                 raise ChannelNotFound(channel=purchase_channel)
-            purchase_id = found[0]
+            if not within:  # sold by a channel outside the one the unit was shipped to
+                reasons.append("channel")
+        diversion = bool(reasons)
 
         raised: list[EventRef] = []
         joined = False
@@ -540,9 +563,6 @@ class Redeemer:
                 joined = bool(joined_events)
                 raised.extend(joined_events)
 
-        diversion = bool(
-            scan_region and channel_region and not contains(channel_region, scan_region)
-        )
         # --- loyalty: one query for the tier and its multiplier (tiers.EarnHook) ---
         tier = None
         if self._tiers is not None:
@@ -604,6 +624,8 @@ class Redeemer:
                         "channel": channel_code,
                         "channel_region": channel_region,
                         "scan_region": scan_region,
+                        "purchase_channel": purchase_channel,
+                        "reasons": reasons,
                     },
                     when,
                 )
@@ -621,6 +643,8 @@ class Redeemer:
             events=tuple(raised),
             serial=serial,
             joined=joined,
+            purchase_channel=purchase_channel,
+            diversion_reasons=tuple(reasons),
         )
 
     def _already_redeemed(

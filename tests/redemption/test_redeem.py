@@ -207,6 +207,43 @@ def test_invalid_region_and_purchase_channel(shop, redeemer) -> None:
         ).scalar_one()
         conn.rollback()
     assert pc == "SH-SHOP" and r.channel == "GD-DIST"
+    assert r.purchase_channel == "SH-SHOP"  # a Shanghai shop is not below GD-DIST
+    assert r.diversion and r.diversion_reasons == ("channel",)
+
+
+def test_purchase_channel_outside_the_shipped_subtree_is_a_diversion(shop, redeemer) -> None:
+    """Sold by the channel itself or one below it: fine; by any other: diversion (窜货),
+    whatever the region says, with one alert naming both channels."""
+    inside = redeemer.redeem(shop.code(20), phone=PHONE, purchase_channel="GD-DIST")
+    below = redeemer.redeem(shop.code(21), phone=PHONE, purchase_channel="GZ-WHOLE")
+    assert (inside.diversion, below.diversion) == (False, False)
+    assert below.diversion_reasons == () and below.purchase_channel == "GZ-WHOLE"
+    # Re-shipped to the Guangzhou wholesaler: its parent is no longer "below" it.
+    with shop.ctx.session() as s, s.begin():
+        activate(s, shop.batch, channel="GZ-WHOLE", seq_from=30, seq_to=30)
+    up = redeemer.redeem(shop.code(30), phone=PHONE, purchase_channel="GD-DIST", region="4401")
+    assert (up.channel, up.diversion, up.diversion_reasons) == ("GZ-WHOLE", True, ("channel",))
+    both = redeemer.redeem(shop.code(22), phone=PHONE, purchase_channel="SH-SHOP", region="31")
+    assert both.diversion_reasons == ("region", "channel")
+    assert [e.type for e in both.events] == ["points_earned", "diversion_alert"]
+    with shop.ctx.engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT r.serial, r.diversion, c.code FROM redemptions r "
+            "JOIN channels c ON c.id = r.purchase_channel_id ORDER BY r.serial"
+        )).all()
+        payloads = conn.execute(
+            text("SELECT payload FROM events WHERE type = 'diversion_alert' ORDER BY id")
+        ).scalars().all()
+        conn.rollback()
+    assert [(bool(d), c) for _, d, c in rows] == [
+        (False, "GD-DIST"), (False, "GZ-WHOLE"), (True, "SH-SHOP"), (True, "GD-DIST")
+    ]
+    payloads = [p if isinstance(p, dict) else __import__("json").loads(p) for p in payloads]
+    assert [(p["reasons"], p["channel"], p["purchase_channel"]) for p in payloads] == [
+        (["channel"], "GZ-WHOLE", "GD-DIST"), (["region", "channel"], "GD-DIST", "SH-SHOP")
+    ]
+    assert both.to_dict()["diversion_reasons"] == ["region", "channel"]
+    assert both.to_dict()["purchase_channel"] == "SH-SHOP"
 
 
 def test_diversion_flagged_with_both_regions(shop, redeemer) -> None:
