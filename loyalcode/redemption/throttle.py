@@ -6,11 +6,16 @@ unknown) are counted in a fixed window that starts with the first failure; once 
 identity has ``throttle_failures`` failures in its window, every scan from it is
 refused with ``throttled`` until the window ends, whether the code is right or wrong,
 so the throttle tells a guesser nothing.
+
+A counter whose window has ended says nothing any more (the check ignores it and the
+next failure restarts it), so each failure also deletes a few of them
+(:data:`PURGE_PER_FAILURE`): the table stays about as large as the identities that
+failed in the last window. :func:`purge_expired` deletes them all, for a maintenance job.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, TextClause, text
 
 #: One statement for both databases: insert the counter, or bump it, or restart its
 #: window when the old one has ended (SET expressions read the row's old values).
@@ -25,6 +30,38 @@ _RECORD = text(
 )
 
 KINDS = ("phone", "openid", "source")
+
+#: How many expired counters each :func:`record_failure` deletes: more than one, so
+#: purging outpaces the identities that stop failing.
+PURGE_PER_FAILURE = 16
+
+
+def _purge_sql(postgres: bool, limit: int | None) -> TextClause:
+    """Delete counters whose window has ended (``:cutoff``), at most ``limit`` of them.
+
+    Safe beside concurrent upserts: on PostgreSQL the sub-select locks the rows it picks
+    and skips any another transaction holds (a failure restarting that window, or
+    another purge), so a purge never waits for a row lock; it comes last before the
+    commit, so the locks it takes cannot close a deadlock cycle either (the naive
+    sub-select without SKIP LOCKED does deadlock, see the tests). Taking the lock
+    re-reads the row, so one whose window was just restarted is not picked. SQLite has a single writer (BEGIN IMMEDIATE), so a plain sub-select
+    suffices there. Rows just upserted have ``window_start = now > :cutoff``, never
+    picked.
+    """
+    pick = "SELECT kind, value FROM scan_failures WHERE window_start <= :cutoff"
+    if limit is not None:
+        pick += f" LIMIT {int(limit)}"
+    if postgres:
+        pick += " FOR UPDATE SKIP LOCKED"
+    return text(f"DELETE FROM scan_failures WHERE (kind, value) IN ({pick})")
+
+
+#: The purge statements, by (PostgreSQL?, bounded per failure?).
+_PURGE = {
+    (pg, bounded): _purge_sql(pg, PURGE_PER_FAILURE if bounded else None)
+    for pg in (False, True)
+    for bounded in (False, True)
+}
 
 
 def throttled_since_sql(kinds: tuple[str, ...] = KINDS) -> str:
@@ -79,9 +116,24 @@ def throttled_since(
 
 
 def record_failure(conn: Connection, ids: Identities, now: float, window: int) -> None:
-    """Count one failed attempt for each identity (the caller commits)."""
+    """Count one failed attempt for each identity, then delete up to
+    :data:`PURGE_PER_FAILURE` expired counters of anyone (the caller commits)."""
     if ids:
+        cutoff = now - window
         conn.execute(
-            _RECORD,
-            [{"kind": k, "value": v, "now": now, "cutoff": now - window} for k, v in ids],
+            _RECORD, [{"kind": k, "value": v, "now": now, "cutoff": cutoff} for k, v in ids]
         )
+        conn.execute(_PURGE[_postgres(conn), True], {"cutoff": cutoff})
+
+
+def purge_expired(conn: Connection, now: float, window: int) -> int:
+    """Delete every counter whose window has ended; how many (the caller commits).
+
+    On PostgreSQL a counter locked by a concurrent failure at that moment is left for
+    the next purge.
+    """
+    return conn.execute(_PURGE[_postgres(conn), False], {"cutoff": now - window}).rowcount
+
+
+def _postgres(conn: Connection) -> bool:
+    return conn.dialect.name == "postgresql"

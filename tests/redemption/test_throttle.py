@@ -4,12 +4,17 @@ and answers ``throttled`` to a valid code and a forged one alike."""
 from __future__ import annotations
 
 import datetime as dt
+import random
+import threading
+from collections import Counter
 
 import pytest
+from sqlalchemy import text
 
 from loyalcode.codegen.checkchar import calc_check_symbol
-from loyalcode.redemption import Redeemer, RedemptionSettings
+from loyalcode.redemption import Redeemer, RedemptionSettings, throttle
 from loyalcode.redemption.errors import ForgedCode, RedemptionError
+from loyalcode.redemption.members import normalize_phone
 
 from .conftest import OTHER_PHONE, PHONE, UTC
 
@@ -102,3 +107,117 @@ def test_settings_from_config(tmp_path, monkeypatch) -> None:
     path.write_text("[redemption]\nthrotle = 1\n")
     with pytest.raises(ConfigError):
         RedemptionSettings.from_config(load_config("sqlite:///x.db"))
+
+
+def _seed(ctx, ids: throttle.Identities, when: dt.datetime, window: int) -> None:
+    """One failure for each of ``ids`` at ``when``."""
+    with ctx.engine.connect() as conn, conn.begin():
+        throttle.record_failure(conn, ids, when.timestamp(), window)
+
+
+def _counters(ctx) -> dict[tuple[str, str], tuple[int, float]]:
+    with ctx.engine.connect() as conn:
+        rows = conn.execute(text("SELECT kind, value, failures, window_start FROM scan_failures")).all()
+        conn.rollback()
+    return {(k, v): (int(n), float(start)) for k, v, n, start in rows}
+
+
+def test_failures_purge_expired_counters_a_few_at_a_time(ctx, shop) -> None:
+    window = 60
+    redeemer = Redeemer(ctx, settings=RedemptionSettings(throttle_failures=3, throttle_window_seconds=window))
+    expired = tuple(("source", f"old-{i}") for i in range(40))
+    for pair in expired:
+        _seed(ctx, (pair,), T0, window)
+    live = tuple(("openid", f"oLive{i}") for i in range(5))
+    _seed(ctx, live, T0 + dt.timedelta(seconds=50), window)
+    # Exactly at the end of the old windows (window_start <= cutoff): expired.
+    at = T0 + dt.timedelta(seconds=window)
+    with pytest.raises(ForgedCode):
+        redeemer.redeem(_forged(1), phone=PHONE, now=at)
+    after_one = _counters(ctx)
+    assert len([key for key in expired if key in after_one]) == 40 - throttle.PURGE_PER_FAILURE
+    assert after_one[("phone", normalize_phone(PHONE))] == (1, at.timestamp())
+    for _ in range(2):  # 16 + 16 + 8: gone after three failures
+        with pytest.raises(ForgedCode):
+            redeemer.redeem(_forged(2), phone=PHONE, now=at)
+    counters = _counters(ctx)
+    live_start = (T0 + dt.timedelta(seconds=50)).timestamp()
+    assert counters == {**{key: (1, live_start) for key in live},
+                        ("phone", normalize_phone(PHONE)): (3, at.timestamp())}
+    # The purge took nothing the throttle needed: the phone is throttled now, the live
+    # openids still count where they were.
+    assert _outcome(redeemer, shop.code(1), phone=PHONE, now=at)["code"] == "throttled"
+    for _ in range(2):
+        _outcome(redeemer, _forged(3), openid="oLive0", now=at)
+    assert _outcome(redeemer, shop.code(1), openid="oLive0", now=at)["code"] == "throttled"
+    redeemer.close()
+
+
+def test_purge_expired_deletes_every_expired_counter(ctx) -> None:
+    window = 600
+    _seed(ctx, tuple(("phone", f"+86138001380{i:02d}") for i in range(30)), T0, window)
+    _seed(ctx, (("source", "recent"),), T0 + dt.timedelta(seconds=300), window)
+    now = (T0 + dt.timedelta(seconds=window)).timestamp()
+    with ctx.engine.connect() as conn, conn.begin():
+        assert throttle.purge_expired(conn, now, window) == 30
+    with ctx.engine.connect() as conn, conn.begin():
+        assert throttle.purge_expired(conn, now, window) == 0
+    assert _counters(ctx) == {("source", "recent"): (1, (T0 + dt.timedelta(seconds=300)).timestamp())}
+
+
+def test_concurrent_failures_with_expired_counters_count_right(ctx) -> None:
+    """Threads, each on its own connection, count failures for shared identities while
+    the counters of the round before (and of others) are expired and being purged: no
+    deadlock, and each identity ends with the failures of its last window."""
+    window, rounds, threads, per_round = 60, 3, 8, 25
+    # Expired counters of others, purged as the threads go.
+    _seed(ctx, tuple(("source", f"gone-{i}") for i in range(300)), T0 - dt.timedelta(seconds=100), window)
+    phones = [f"1380013{i:04d}" for i in range(4)]
+    openids = [f"oShared{i}" for i in range(3)]
+    sources = ["device-a", "device-b"]
+    rng = random.Random(7)
+    # plans[r][t]: the (phone, openid, source) of each failure thread t counts in round r.
+    plans = [
+        [[(rng.choice(phones + [None]), rng.choice(openids + [None]), rng.choice(sources))
+          for _ in range(per_round)] for _ in range(threads)]
+        for _ in range(rounds)
+    ]
+    redeemer = Redeemer(ctx, settings=RedemptionSettings(throttle_failures=10**6, throttle_window_seconds=window))
+    barrier = threading.Barrier(threads, timeout=120)
+    errors: list[str] = []
+
+    def run(t: int) -> None:
+        try:
+            for r in range(rounds):
+                barrier.wait()  # a round starts when every thread has ended the last
+                # Each round 100 s after the last: every window of the round before has ended.
+                when = T0 + dt.timedelta(seconds=100 * r)
+                for phone, openid, source in plans[r][t]:
+                    outcome = _outcome(redeemer, _forged(t), phone=phone, openid=openid, source=source, now=when)
+                    if outcome["code"] != "forged":
+                        errors.append(f"thread {t} round {r}: {outcome}")
+        except Exception as exc:  # a deadlock, a broken barrier: report it
+            errors.append(f"thread {t}: {type(exc).__name__}: {exc}")
+            barrier.abort()
+
+    workers = [threading.Thread(target=run, args=(t,)) for t in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    redeemer.close()
+    assert errors == []
+    last = T0 + dt.timedelta(seconds=100 * (rounds - 1))
+    expected = Counter()
+    for plan in plans[-1]:
+        for phone, openid, source in plan:
+            expected.update(throttle.identities(phone and normalize_phone(phone), openid, source))
+    counters = _counters(ctx)
+    cutoff = last.timestamp() - window
+    live = {key: value for key, value in counters.items() if value[1] > cutoff}
+    assert live == {key: (n, last.timestamp()) for key, n in expected.items()}
+    # The failures purged most of the others' expired counters; a maintenance purge the rest.
+    assert len(counters) - len(live) < 300
+    with ctx.engine.connect() as conn, conn.begin():
+        assert throttle.purge_expired(conn, last.timestamp(), window) == len(counters) - len(live)
+    assert _counters(ctx) == live
