@@ -5,6 +5,12 @@ passing goods to a wholesaler below it): every activation is a new row, the newe
 one covering a serial decides its channel, and the history stays. The first
 activation moves the batch from ``created`` to ``active``. A code that no activation
 covers cannot be redeemed.
+
+Beside the history, each activation rewrites the map as it stands
+(:class:`~loyalcode.redemption.models.ActivationSpan`: disjoint ranges, each with the
+channel of the newest activation covering it), in the same transaction, so that a scan
+reads one span however many activations its batch has had. The batch row is locked
+first, so two activations of one batch at once take turns on its spans.
 """
 
 from __future__ import annotations
@@ -13,14 +19,14 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from loyalcode.codegen.batches import get_batch, require_not_void, seq_range
 from loyalcode.codegen.channels import get_channel
 from loyalcode.codegen.errors import InvalidInput
 from loyalcode.codegen.models import Batch, Channel
-from loyalcode.redemption.models import Activation
+from loyalcode.redemption.models import Activation, ActivationSpan
 from loyalcode.redemption.timeutil import from_db, utc
 
 
@@ -82,6 +88,8 @@ def activate(
     The caller owns the transaction. A void batch is refused (``batch_void``).
     """
     batch = get_batch(session, batch_id)
+    # One activation of a batch at a time (PostgreSQL; SQLite's writer lock already is).
+    session.execute(select(Batch.id).where(Batch.id == batch.id).with_for_update())
     require_not_void(batch)
     if channel is not None:
         channel_row = get_channel(session, channel)
@@ -101,7 +109,42 @@ def activate(
     if batch.status == "created":
         batch.status = "active"
     session.flush()
+    _paint(session, row)
     return ActivationInfo.of(row, batch, channel_row.code)
+
+
+_SPAN = ActivationSpan.__table__
+
+
+def _paint(session: Session, act: Activation) -> None:
+    """Lay activation ``act`` over the spans: what it covers becomes its own, the parts
+    of older spans outside it stay theirs. Every statement is an index range on
+    ``serial_start``, in an order that keeps that column unique at each step."""
+    start, end = act.serial_start, act.serial_end
+    spans = _SPAN.c
+    # The span that starts before the range and reaches into it: cut it at the start,
+    # keeping what lies beyond the end (if anything) as a span of its own.
+    before = session.execute(
+        select(spans.id, spans.serial_end, spans.channel_id, spans.activation_id)
+        .where(spans.serial_start < start)
+        .order_by(spans.serial_start.desc())
+        .limit(1)
+    ).first()
+    if before is not None and before.serial_end > start:
+        if before.serial_end > end:
+            session.execute(insert(_SPAN).values(
+                serial_start=end, serial_end=before.serial_end, batch_id=act.batch_id,
+                channel_id=before.channel_id, activation_id=before.activation_id,
+            ))
+        session.execute(update(_SPAN).where(spans.id == before.id).values(serial_end=start))
+    # Spans that start inside the range: gone, but for the tail of one that runs past it.
+    inside = (spans.serial_start >= start) & (spans.serial_start < end)
+    session.execute(delete(_SPAN).where(inside & (spans.serial_end <= end)))
+    session.execute(update(_SPAN).where(inside).values(serial_start=end))
+    session.execute(insert(_SPAN).values(
+        serial_start=start, serial_end=end, batch_id=act.batch_id,
+        channel_id=act.channel_id, activation_id=act.id,
+    ))
 
 
 def activation_history(session: Session, batch_id: int | str) -> list[ActivationInfo]:

@@ -1,4 +1,4 @@
-"""Tables of redemption: activations, members, identities, redemptions, the points
+"""Tables of redemption: activations and the spans they leave, members, identities, redemptions, the points
 ledger, the events outbox, failed-attempt counters and clone alerts.
 
 Per-code state is sparse: nothing here grows with the number of codes printed, only
@@ -60,6 +60,31 @@ class Activation(Base):
     serial_end: Mapped[int] = mapped_column(BigInteger)
     channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ActivationSpan(Base):
+    """The activation map as it stands: disjoint serial ranges ``[serial_start,
+    serial_end)``, each with the channel of the newest activation covering it.
+
+    Derived from :class:`Activation` (the history) by ``activate()`` in the same
+    transaction, so a scan finds its channel with one probe of the unique
+    ``serial_start`` index (the span starting at or below the serial), however many
+    activations a batch has had. Serials are global, so spans of all batches share one
+    index; a span never crosses a batch's range.
+    """
+
+    __tablename__ = "activation_spans"
+    __table_args__ = (
+        CheckConstraint("serial_end > serial_start", name="range"),
+        Index("ix_activation_spans_batch_id_channel_id", "batch_id", "channel_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    serial_start: Mapped[int] = mapped_column(BigInteger, unique=True)
+    serial_end: Mapped[int] = mapped_column(BigInteger)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"))
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))
+    activation_id: Mapped[int] = mapped_column(ForeignKey("activations.id"))
 
 
 class Member(Base):

@@ -17,8 +17,8 @@ redemption, in the redemption time zone), optionally for one batch. Definitions:
   the alert.
 
 The work is a few grouped scans of ``redemptions`` (one for a single batch: its serial
-range, through the unique serial index) plus small tables (batches, activations,
-channels, clone alerts, ``ledger_refs``); the big ``ledger`` is never read, because
+range, through the unique serial index) plus small tables (batches, activation
+spans, channels, clone alerts, ``ledger_refs``); the big ``ledger`` is never read, because
 the loyalty entries are mirrored in ``ledger_refs``.
 """
 
@@ -92,30 +92,6 @@ class Report:
         }
 
 
-def _effective(activations: list[Any]) -> dict[tuple[int, int], int]:
-    """Codes per (batch, channel) under "the newest activation covering a serial wins"."""
-    out: dict[tuple[int, int], int] = defaultdict(int)
-    covered: dict[int, list[tuple[int, int]]] = defaultdict(list)  # batch -> disjoint ranges
-    for a in sorted(activations, key=lambda r: -r.id):
-        start, end = int(a.serial_start), int(a.serial_end)
-        ranges = covered[a.batch_id]
-        new = end - start
-        for s, e in ranges:
-            overlap = min(e, end) - max(s, start)
-            if overlap > 0:
-                new -= overlap
-        if new > 0:
-            out[(a.batch_id, a.channel_id)] += new
-        merged: list[tuple[int, int]] = []
-        for s, e in sorted([*ranges, (start, end)]):
-            if merged and s <= merged[-1][1]:
-                merged[-1] = (merged[-1][0], max(e, merged[-1][1]))
-            else:
-                merged.append((s, e))
-        covered[a.batch_id] = merged
-    return out
-
-
 def _day_sql(conn: Connection, column: str, offset_minutes: int, tz_name: str) -> str:
     if conn.dialect.name == "postgresql":
         zone = tz_name.replace("'", "''")
@@ -142,15 +118,25 @@ def build_report(
     if batch is not None and batch not in batches:
         raise BatchNotFound(batch=batch)
     channels = {r.id: r for r in conn.execute(text("SELECT id, code, name, region FROM channels"))}
-    act_sql = "SELECT id, batch_id, channel_id, serial_start, serial_end FROM activations"
+    # Codes per (batch, channel) under "the newest activation covering a serial wins":
+    # the activation spans are that map, disjoint, so their lengths add up.
+    act_sql = (
+        "SELECT batch_id, channel_id, sum(serial_end - serial_start) AS n "
+        "FROM activation_spans{where} GROUP BY batch_id, channel_id"
+    )
     params: dict[str, Any] = {}
     where = ""
     if batch is not None:
-        act_sql += " WHERE batch_id = :batch"
         b = batches[batch]
         params = {"batch": batch, "start": b.serial_start, "end": b.serial_end}
         where = " WHERE serial >= :start AND serial < :end"
-    activated = _effective(conn.execute(text(act_sql), params).all())
+    activated = {
+        (int(r.batch_id), int(r.channel_id)): int(r.n)
+        for r in conn.execute(
+            text(act_sql.format(where=" WHERE batch_id = :batch" if batch is not None else "")),
+            params,
+        )
+    }
     offset = int((dt.datetime.now(tz).utcoffset() or dt.timedelta()).total_seconds() // 60)
 
     key_sql = {

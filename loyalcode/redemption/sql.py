@@ -31,14 +31,16 @@ BATCH_COLUMNS = (
 )
 
 #: One row whatever is found (``x``), the batch whose range starts at or below the
-#: serial (one index probe), the newest activation covering it (``max(id)``: an
-#: aggregate, where ``ORDER BY id DESC LIMIT 1`` made SQLite sort), its channel.
+#: serial (one index probe), the activation span that starts at or below it (one more:
+#: spans are disjoint, so it is the only one that can cover the serial) if it reaches
+#: the serial, and its channel: the newest activation's, however many the batch had.
 BATCH_FROM = (
     "FROM (SELECT 1 AS one) AS x "
     "LEFT JOIN batches b ON b.id = (SELECT b2.id FROM batches b2 WHERE b2.serial_start <= :serial "
     " ORDER BY b2.serial_start DESC LIMIT 1) "
-    "LEFT JOIN activations a ON a.id = (SELECT max(a2.id) FROM activations a2 "
-    " WHERE a2.batch_id = b.id AND a2.serial_start <= :serial AND a2.serial_end > :serial) "
+    "LEFT JOIN activation_spans a ON a.id = (SELECT a2.id FROM activation_spans a2 "
+    " WHERE a2.serial_start <= :serial ORDER BY a2.serial_start DESC LIMIT 1) "
+    " AND a.serial_end > :serial AND a.batch_id = b.id "
     "LEFT JOIN channels c ON c.id = a.channel_id"
 )
 
