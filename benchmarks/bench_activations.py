@@ -77,7 +77,7 @@ def bench(kind: str, activations: int, n: int) -> dict[str, Any]:
     from loyalcode.redemption.activation import activate
     from loyalcode.redemption.sql import BATCH_FROM
 
-    url, facts, cleanup = b.make_database(kind, 10)
+    url, _facts, cleanup = b.make_database(kind, 10)
     try:
         ctx = open_context(url)
         quantity = activations * CARTON

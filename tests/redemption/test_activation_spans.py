@@ -3,7 +3,9 @@ serial wins" over the whole history, whatever the order and overlap of activatio
 
 from __future__ import annotations
 
+import itertools
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -45,7 +47,7 @@ def assert_map_matches_history(ctx: Any, batch: int) -> None:
                          {"b": batch}).one()
     spans = spans_of(ctx, batch)
     # disjoint, inside the batch, and no more of them than two per activation
-    assert all(e1 <= s2 for (_, e1), (s2, _) in zip(spans, spans[1:]))
+    assert all(e1 <= s2 for (_, e1), (s2, _) in itertools.pairwise(spans))
     assert all(info.serial_start <= s < e <= info.serial_end for s, e in spans)
     assert len(spans) <= 2 * len(history)
     sql = render(_CHANNEL_OF_SERIAL, ctx.engine.dialect.name == "postgresql")
@@ -99,7 +101,6 @@ def test_concurrent_activations_of_one_batch_take_turns(shop, db_url) -> None:
     map still equals the history."""
     from loyalcode.codegen.context import open_context
 
-    errors: list[BaseException] = []
     start = threading.Barrier(8)
 
     def ship(i: int) -> None:
@@ -108,17 +109,12 @@ def test_concurrent_activations_of_one_batch_take_turns(shop, db_url) -> None:
             start.wait()
             with ctx.session() as s, s.begin():
                 activate(s, shop.batch, channel=CHANNELS[i % 3], seq_from=1 + i * 90, seq_to=400 + i * 70)
-        except BaseException as exc:  # collected and re-raised in the test thread
-            errors.append(exc)
         finally:
             ctx.dispose()
 
-    threads = [threading.Thread(target=ship, args=(i,)) for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    with ThreadPoolExecutor(8) as pool:
+        for done in [pool.submit(ship, i) for i in range(8)]:
+            done.result()  # re-raises what failed in the thread
     assert_map_matches_history(shop.ctx, shop.batch)
 
 
