@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from loyalcode.codegen.batches import get_batch, require_not_void, seq_range
@@ -113,7 +113,7 @@ def activate(
     return ActivationInfo.of(row, batch, channel_row.code)
 
 
-_SPAN = ActivationSpan.__table__
+_SPAN = cast(Table, ActivationSpan.__table__)
 
 
 def _paint(session: Session, act: Activation) -> None:
