@@ -44,9 +44,9 @@ def _purge_sql(postgres: bool, limit: int | None) -> TextClause:
     another purge), so a purge never waits for a row lock; it comes last before the
     commit, so the locks it takes cannot close a deadlock cycle either (the naive
     sub-select without SKIP LOCKED does deadlock, see the tests). Taking the lock
-    re-reads the row, so one whose window was just restarted is not picked. SQLite has a single writer (BEGIN IMMEDIATE), so a plain sub-select
-    suffices there. Rows just upserted have ``window_start = now > :cutoff``, never
-    picked.
+    re-reads the row, so one whose window was just restarted is not picked. SQLite has
+    a single writer (BEGIN IMMEDIATE), so a plain sub-select suffices there. Rows just
+    upserted have ``window_start = now > :cutoff``, never picked.
     """
     pick = "SELECT kind, value FROM scan_failures WHERE window_start <= :cutoff"
     if limit is not None:
