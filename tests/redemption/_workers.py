@@ -32,3 +32,21 @@ def redeem_all(url: str, scans: list[str], phones: list[str], seed: int, barrier
     except BaseException as exc:  # report, never hang the test
         results.append(("crash", f"{type(exc).__name__}: {exc}"))
     out.put(results)
+
+
+def redeem_until_killed(url: str, scans: list[str], phone: str) -> None:
+    """Redeem ``scans`` one after the other for ``phone``, then wait: the test SIGKILLs
+    it, mid-stream or, on a slow moment, once done."""
+    import time
+
+    from loyalcode.codegen.errors import RedemptionError
+    from loyalcode.redemption import Redeemer
+
+    redeemer = Redeemer(url)
+    for scan in scans:
+        try:
+            redeemer.redeem(scan, phone=phone)
+        except RedemptionError as err:  # a repeat after an earlier kill
+            if err.code != "already_redeemed":
+                raise
+    time.sleep(600)
