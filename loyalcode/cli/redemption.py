@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
-from loyalcode.cli import app, deployment, emit_json, state
+from loyalcode.cli import app, deployment, emit_json, progress, state
 
 JSON = typer.Option(False, "--json", help="Machine-readable JSON on stdout.")
 
@@ -23,22 +25,75 @@ def activate(
     channel: str | None = typer.Option(
         None, "--channel", help="Channel code (default: the batch's channel)."
     ),
-    seq_from: int | None = typer.Option(None, "--from", help="First sequence number (from 1)."),
-    seq_to: int | None = typer.Option(None, "--to", help="Last sequence number (inclusive)."),
+    seq_from: str | None = typer.Option(
+        None, "--from", help="First sequence number (from 1) or a visible serial."
+    ),
+    seq_to: str | None = typer.Option(
+        None, "--to", help="Last sequence number (inclusive) or a visible serial."
+    ),
+    ranges: str | None = typer.Option(
+        None, "--ranges", metavar="FILE",
+        help="One range a line, FROM,TO[,CHANNEL] ('-': stdin); all or nothing.",
+    ),
     json_out: bool = JSON,
 ) -> None:
-    """Bind a shipped range of a batch to a channel; the latest activation wins."""
-    from loyalcode.redemption.activation import activate as do_activate
+    """Bind a shipped range of a batch (or every range of a file) to a channel; the
+    latest activation wins."""
+    from loyalcode.codegen.batches import get_batch, require_not_void
+    from loyalcode.codegen.errors import InvalidInput
+    from loyalcode.redemption import activation as act
 
+    if ranges is not None and (seq_from is not None or seq_to is not None):
+        raise InvalidInput("--ranges names every range: give it without --from and --to.")
+    # Read the file before the transaction starts: stdin may be slow to arrive.
+    lines = _read_lines(ranges) if ranges is not None else None
     with _context() as ctx, ctx.session() as s, s.begin():
-        info = do_activate(s, batch_id, channel=channel, seq_from=seq_from, seq_to=seq_to)
-    if json_out:
+        batch = get_batch(s, batch_id)
+        require_not_void(batch)
+        if lines is not None:
+            found = act.parse_ranges(lines, batch, act.visible_serials(s))
+            # Checked before the bar starts, so that a refusal is one line on stderr.
+            found = act.check_ranges(s, batch.id, found, channel=channel)
+            with progress(len(found), f"activate batch {batch.id}") as bar:
+                done = act.activate_many(s, batch.id, found, on_progress=bar.update)
+        else:
+            first = last = None
+            if seq_from is not None or seq_to is not None:
+                serials = act.visible_serials(s)
+                if seq_from is not None:
+                    first = act.parse_position(seq_from, batch, serials, name="--from")
+                if seq_to is not None:
+                    last = act.parse_position(seq_to, batch, serials, name="--to")
+            info = act.activate(s, batch.id, channel=channel, seq_from=first, seq_to=last)
+    if lines is not None:
+        summary = act.ActivationSummary.of(batch.id, done)
+        if json_out:
+            emit_json(summary.to_dict())
+        else:
+            per_channel = ", ".join(f"{c} {n:,}" for c, n in summary.channels.items())
+            typer.echo(f"Batch {summary.batch}: {summary.ranges:,} ranges, {summary.codes:,} "
+                       f"codes activated ({per_channel}).")
+    elif json_out:
         emit_json(info.to_dict())
     else:
         typer.echo(
             f"Batch {info.batch} codes {info.seq_from}..{info.seq_to} "
             f"({info.serial_end - info.serial_start}) activated for channel {info.channel}."
         )
+
+
+def _read_lines(path: str) -> list[str]:
+    """The lines of ``path`` (``-``: stdin); undecodable bytes become U+FFFD, which no
+    range accepts, so they are refused with their line number unless in a comment."""
+    from loyalcode.codegen.errors import InvalidInput
+
+    if path == "-":
+        return sys.stdin.read().splitlines()
+    try:
+        with open(path, encoding="utf-8-sig", errors="replace") as f:
+            return f.read().splitlines()
+    except OSError as exc:
+        raise InvalidInput(f"Cannot read {path}: {exc.strerror or type(exc).__name__}.") from None
 
 
 @app.command()

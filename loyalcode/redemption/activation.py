@@ -11,12 +11,20 @@ Beside the history, each activation rewrites the map as it stands
 channel of the newest activation covering it), in the same transaction, so that a scan
 reads one span however many activations its batch has had. The batch row is locked
 first, so two activations of one batch at once take turns on its spans.
+
+A warehouse ships carton by carton: :func:`parse_ranges` reads its management
+system's export (``FROM,TO[,CHANNEL]`` a line, positions as sequence numbers or visible
+serials) and :func:`activate_many` applies every range in the caller's transaction,
+after checking them all.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import re
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from typing import Any, cast
 
 from sqlalchemy import Table, delete, insert, select, update
@@ -24,8 +32,14 @@ from sqlalchemy.orm import Session
 
 from loyalcode.codegen.batches import get_batch, require_not_void, seq_range
 from loyalcode.codegen.channels import get_channel
-from loyalcode.codegen.errors import InvalidInput
-from loyalcode.codegen.models import Batch, Channel
+from loyalcode.codegen.errors import (
+    InvalidInput,
+    LoyalcodeError,
+    NotInitialized,
+    RangeOutsideBatch,
+)
+from loyalcode.codegen.models import Batch, Channel, Deployment
+from loyalcode.codegen.visible import ALPHABET, MIN_LENGTH, VisibleSerials, for_salt
 from loyalcode.redemption.models import Activation, ActivationSpan
 from loyalcode.redemption.timeutil import from_db, utc
 
@@ -157,3 +171,245 @@ def activation_history(session: Session, batch_id: int | str) -> list[Activation
         .order_by(Activation.id)
     ).all()
     return [ActivationInfo.of(a, batch, code) for a, code in rows]
+
+
+# --- many ranges at once: a warehouse's export ------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RangeLine:
+    """One range to activate: sequence numbers ``seq_from..seq_to`` (inclusive, from 1)
+    for ``channel`` (``None``: the command's default), from line ``line`` of its file."""
+
+    line: int
+    seq_from: int
+    seq_to: int
+    channel: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ActivationSummary:
+    """What one bulk activation did: ``codes`` is the sum of the ranges' lengths (a
+    code in two overlapping ranges counts twice), ``channels`` the same per channel."""
+
+    batch: int
+    ranges: int
+    codes: int
+    channels: dict[str, int]
+    activations: tuple[int, ...]
+
+    @classmethod
+    def of(cls, batch: int, infos: Iterable[ActivationInfo]) -> ActivationSummary:
+        done = list(infos)
+        channels: dict[str, int] = {}
+        for info in done:
+            quantity = info.serial_end - info.serial_start
+            channels[info.channel] = channels.get(info.channel, 0) + quantity
+        return cls(
+            batch=batch,
+            ranges=len(done),
+            codes=sum(channels.values()),
+            channels=channels,
+            activations=tuple(info.id for info in done),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "batch": self.batch,
+            "ranges": self.ranges,
+            "codes": self.codes,
+            "channels": dict(self.channels),
+            "activations": list(self.activations),
+        }
+
+
+def visible_serials(session: Session) -> VisibleSerials:
+    """The decoder of this deployment's visible serials (its salt is in the database)."""
+    salt = session.scalar(select(Deployment.visible_salt).where(Deployment.id == 1))
+    if salt is None:
+        raise NotInitialized(url="this database")
+    return for_salt(str(salt))
+
+
+_VISIBLE_CHARS = frozenset(ALPHABET)
+_MAX_VISIBLE = 20  # far above the length of any serial's hashids; bounds the decode
+_MAX_DIGITS = 18
+
+
+def parse_position(
+    text: str, batch: Batch, serials: VisibleSerials, *, name: str = "position"
+) -> int:
+    """The sequence number (from 1) that ``text`` names in ``batch``: either the number
+    itself (ASCII decimal digits) or the visible serial (明码) printed on one of the
+    batch's packages.
+
+    Some visible serials are all digits. A decimal text that is a sequence number of
+    the batch and also the visible serial of one of its codes is refused as ambiguous
+    (a leading ``0`` makes it a sequence number: no visible serial has a ``0``);
+    otherwise the one reading that falls inside the batch is taken. A sequence number
+    outside the batch is returned as it is, for :func:`seq_range` to refuse. ``name``
+    (``FROM``, ``--to``) says which field is meant in messages, which never repeat
+    unrecognised text (it might be a hidden code pasted by mistake).
+    """
+    value = text.strip()
+    decimal = value.isascii() and value.isdecimal()
+    if decimal and len(value.lstrip("0")) > _MAX_DIGITS:
+        raise RangeOutsideBatch(
+            f"{name} {value} is outside batch {batch.id} (1..{batch.quantity}).",
+            batch=batch.id, quantity=batch.quantity,
+        )
+    seq = int(value) if decimal else None
+    serial = _decode_visible(value, serials)
+    shown = (
+        batch.seq_of(serial)
+        if serial is not None and batch.serial_start <= serial < batch.serial_end
+        else None
+    )
+    if seq is not None and 1 <= seq <= batch.quantity:
+        if shown is not None:
+            raise InvalidInput(
+                f"{name} {value} is both sequence number {seq} and the visible serial of "
+                f"sequence number {shown} of batch {batch.id}: "
+                f"write 0{value} for the sequence number."
+            )
+        return seq
+    if serial is None:
+        if seq is not None:
+            return seq
+        raise InvalidInput(
+            f"{name} is neither a sequence number nor a visible serial of this deployment."
+            if value else f"{name} is empty: give a sequence number or a visible serial."
+        )
+    if shown is None:
+        raise RangeOutsideBatch(
+            f"{name} {value.upper()} is the visible serial of serial {serial}, which is not "
+            f"in batch {batch.id} (serials {batch.serial_start}..{batch.serial_end - 1}).",
+            batch=batch.id, quantity=batch.quantity,
+        )
+    return shown
+
+
+def _decode_visible(value: str, serials: VisibleSerials) -> int | None:
+    """The global serial of a visible serial, or ``None`` when ``value`` is none."""
+    upper = value.upper()
+    if not MIN_LENGTH <= len(upper) <= _MAX_VISIBLE or not set(upper) <= _VISIBLE_CHARS:
+        return None
+    try:
+        return serials.decode(upper)
+    except InvalidInput:
+        return None
+
+
+_SEPARATOR = re.compile(r"\s*[,\t]\s*|\s+")
+_HEADERS = (["from", "to"], ["from", "to", "channel"])
+
+
+def parse_ranges(lines: Iterable[str], batch: Batch, serials: VisibleSerials) -> list[RangeLine]:
+    """The ranges of a warehouse's export, one ``FROM,TO[,CHANNEL]`` a line.
+
+    Separators are a comma, a tab or spaces. Blank lines, lines starting with ``#`` and
+    a first line ``from,to[,channel]`` (a header) are skipped; an empty CHANNEL means
+    the default. FROM and TO are read by :func:`parse_position` and must lie in the
+    batch, FROM not after TO. A bad line raises the project's error for it (its code:
+    ``range_outside_batch``, ``invalid_input``) with ``Line N:`` before the message and
+    ``line`` among its facts. No ranges at all is an error too.
+    """
+    found: list[RangeLine] = []
+    first = True
+    for number, raw in enumerate(lines, start=1):
+        text = raw.lstrip("\ufeff").strip() if number == 1 else raw.strip()
+        if not text or text.startswith("#"):
+            continue
+        fields = _SEPARATOR.split(text)
+        if first and [f.lower() for f in fields] in _HEADERS:
+            first = False
+            continue
+        first = False
+        with at_line(number):
+            found.append(_parse_line(number, fields, batch, serials))
+    if not found:
+        raise InvalidInput("No ranges to activate: every line is blank, a comment or the header.")
+    return found
+
+
+def _parse_line(number: int, fields: list[str], batch: Batch, serials: VisibleSerials) -> RangeLine:
+    if len(fields) not in (2, 3):
+        raise InvalidInput(f"expected FROM,TO[,CHANNEL] (2 or 3 fields), found {len(fields)}.")
+    start = parse_position(fields[0], batch, serials, name="FROM")
+    end = parse_position(fields[1], batch, serials, name="TO")
+    if start > end:
+        raise RangeOutsideBatch(
+            f"FROM (sequence number {start}) is after TO ({end}).",
+            start=start, end=end, batch=batch.id, quantity=batch.quantity,
+        )
+    seq_range(batch, start, end)
+    channel = fields[2] if len(fields) == 3 and fields[2] else None
+    return RangeLine(line=number, seq_from=start, seq_to=end, channel=channel)
+
+
+@contextmanager
+def at_line(number: int) -> Iterator[None]:
+    """Re-raise the project's errors with ``Line N:`` before the message and ``line``
+    among the facts, keeping their class and so their stable code."""
+    try:
+        yield
+    except LoyalcodeError as err:
+        raise type(err)(f"Line {number}: {err.message}", **{**err.facts, "line": number}) from err
+
+
+def check_ranges(
+    session: Session, batch_id: int | str, ranges: Iterable[RangeLine], *, channel: str | None = None
+) -> list[RangeLine]:
+    """The ranges, each with its channel named (its own, else ``channel``, else the
+    batch's default), once the batch is found not void, every range inside it and
+    every channel there (each looked up once). Writes nothing."""
+    batch = get_batch(session, batch_id)
+    require_not_void(batch)
+    known: dict[str, str] = {}
+
+    def channel_of(code: str) -> str:
+        if code not in known:
+            known[code] = get_channel(session, code).code
+        return known[code]
+
+    fallback = channel_of(channel) if channel is not None else None
+    if fallback is None and batch.channel is not None:
+        fallback = batch.channel.code
+    checked = []
+    for r in ranges:
+        with at_line(r.line):
+            seq_range(batch, r.seq_from, r.seq_to)
+            if r.channel is None and fallback is None:
+                raise InvalidInput(
+                    f"Batch {batch.id} has no default channel: name one with --channel "
+                    "or on the line."
+                )
+            code = channel_of(r.channel) if r.channel is not None else fallback
+            checked.append(replace(r, channel=code))
+    return checked
+
+
+def activate_many(
+    session: Session,
+    batch_id: int | str,
+    ranges: Iterable[RangeLine],
+    *,
+    channel: str | None = None,
+    now: dt.datetime | None = None,
+    on_progress: Callable[[int], object] | None = None,
+) -> list[ActivationInfo]:
+    """Activate every range, in order (later ranges win where they overlap, as
+    separate :func:`activate` calls would), in the caller's transaction.
+
+    :func:`check_ranges` checks them all first, so a bad range writes nothing.
+    The activations share the moment ``now``; ``on_progress(1)`` follows each range.
+    """
+    checked = check_ranges(session, batch_id, ranges, channel=channel)
+    moment = utc(now)
+    done = []
+    for r in checked:
+        done.append(activate(session, batch_id, channel=r.channel, seq_from=r.seq_from,
+                             seq_to=r.seq_to, now=moment))
+        if on_progress is not None:
+            on_progress(1)
+    return done
