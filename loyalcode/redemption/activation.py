@@ -102,8 +102,9 @@ def activate(
     The caller owns the transaction. A void batch is refused (``batch_void``).
     """
     batch = get_batch(session, batch_id)
-    # One activation of a batch at a time (PostgreSQL; SQLite's writer lock already is).
-    session.execute(select(Batch.id).where(Batch.id == batch.id).with_for_update())
+    # One activation of a batch at a time (PostgreSQL; SQLite's writer lock already is),
+    # and its status as it stands once locked: a void committed meanwhile is seen.
+    session.refresh(batch, with_for_update=True)
     require_not_void(batch)
     if channel is not None:
         channel_row = get_channel(session, channel)

@@ -8,6 +8,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
@@ -160,3 +161,36 @@ def test_migration_0006_replays_existing_activations(empty_db_url, key_env) -> N
         assert "activation_spans" not in inspect(ctx.engine).get_table_names()
     finally:
         ctx.dispose()
+
+
+def test_activation_waiting_on_a_void_sees_it(shop, db_url) -> None:
+    """A batch voided in a transaction still open while an activation of it starts:
+    the activation waits for the batch lock, then sees the void and refuses."""
+    import time
+
+    from loyalcode.codegen.batches import void_batch
+    from loyalcode.codegen.context import open_context
+    from loyalcode.codegen.errors import BatchVoid
+
+    voider, shipper = open_context(db_url), open_context(db_url)
+    pool = ThreadPoolExecutor(1)
+
+    def ship() -> None:
+        with shipper.session() as s2, s2.begin():
+            activate(s2, shop.batch, channel="GZ-WHOLE", seq_from=1, seq_to=10)
+
+    try:
+        with voider.session() as s, s.begin():
+            void_batch(s, shop.batch)  # flushed, not committed: the row is locked
+            pending = pool.submit(ship)
+            time.sleep(0.5)  # let it read the batch and queue for the lock
+            assert not pending.done()
+        # the void committed: the activation that waited refuses
+        with pytest.raises(BatchVoid):
+            pending.result(timeout=30)
+    finally:
+        pool.shutdown()
+        voider.dispose()
+        shipper.dispose()
+    with shop.ctx.session() as s:
+        assert [a.channel for a in activation_history(s, shop.batch)] == ["GD-DIST"]
