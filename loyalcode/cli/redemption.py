@@ -244,3 +244,52 @@ def events_ack(
         emit_json({"acknowledged": done, "already": [i for i in ids if i not in done]})
     else:
         typer.echo(f"Acknowledged {len(done)} event(s).")
+
+
+@events_app.command("purge")
+def events_purge(
+    before: str | None = typer.Option(
+        None, "--before", help="Purge events acknowledged before this day (YYYY-MM-DD)."
+    ),
+    older_than: int | None = typer.Option(
+        None, "--older-than", min=1, help="Purge events acknowledged more than N days ago."
+    ),
+    json_out: bool = JSON,
+) -> None:
+    """Delete acknowledged events acknowledged before a day; pending ones always stay."""
+    import datetime as dt
+
+    from loyalcode.codegen.errors import InvalidDate, InvalidInput
+    from loyalcode.redemption.events import PURGE_CHUNK, id_range, purge_acknowledged
+    from loyalcode.redemption.settings import RedemptionSettings
+    from loyalcode.redemption.timeutil import utc
+
+    if (before is None) == (older_than is None):
+        raise InvalidInput("Name the cut-off: --before YYYY-MM-DD or --older-than DAYS.")
+    with _context() as ctx:
+        tz = RedemptionSettings.from_config(ctx.config).tzinfo()
+        if before is not None:
+            try:
+                day = dt.date.fromisoformat(before)
+            except ValueError:
+                raise InvalidDate(value=before, field="--before") from None
+            cutoff = dt.datetime.combine(day, dt.time(), tz)  # the day starts in local time
+        else:
+            cutoff = utc() - dt.timedelta(days=older_than or 0)
+        with ctx.engine.connect() as conn:
+            with conn.begin():
+                bounds = id_range(conn)
+            purged = 0
+            if bounds is not None:
+                low, high = bounds
+                with progress(high - low + 1, "Purging events") as bar:
+                    for lo in range(low, high + 1, PURGE_CHUNK):
+                        hi = min(lo + PURGE_CHUNK, high + 1)
+                        with conn.begin():  # one short transaction a chunk
+                            purged += purge_acknowledged(conn, cutoff, lo, hi)
+                        bar.update(hi - lo)
+    if json_out:
+        emit_json({"purged": purged, "before": utc(cutoff).isoformat()})
+    else:
+        typer.echo(f"Purged {purged} acknowledged event(s) acknowledged before "
+                   f"{utc(cutoff).isoformat()}.")

@@ -7,6 +7,11 @@ acknowledges the ones it has handled; acknowledging twice is harmless.
 Types: ``member_joined``, ``points_earned``, ``phone_bound``, ``members_merged``,
 ``clone_alert``, ``diversion_alert`` (the loyalty programme adds its own). Payloads hold
 serials, ids, points and regions, never a code or scanned text.
+
+Every redemption writes an event, so the outbox grows with scans: acknowledged events
+(handled by the CRM, never sent again) can be purged once they are old enough with
+:func:`purge_acknowledged`, a primary-key range at a time. Pending events are never
+purged, and nothing else reads old events (reports count redemptions and alerts).
 """
 
 from __future__ import annotations
@@ -117,3 +122,29 @@ def acknowledge(conn: Connection, ids: Iterable[int], now: dt.datetime | None = 
         if conn.execute(_ACK, {"now": when, "id": event_id}).rowcount:
             done.append(event_id)
     return done
+
+
+#: Ids per :func:`purge_acknowledged` call: one short transaction each.
+PURGE_CHUNK = 10_000
+
+_ID_RANGE = text("SELECT min(id), max(id) FROM events")
+_PURGE = text(
+    "DELETE FROM events WHERE id >= :lo AND id < :hi "
+    "AND acknowledged_at IS NOT NULL AND acknowledged_at < :before"
+).bindparams(bindparam("before", type_=_TS))
+
+
+def id_range(conn: Connection) -> tuple[int, int] | None:
+    """The smallest and largest event id, or ``None`` for an empty outbox."""
+    low, high = conn.execute(_ID_RANGE).one()
+    return None if low is None else (int(low), int(high))
+
+
+def purge_acknowledged(conn: Connection, before: dt.datetime, lo: int, hi: int) -> int:
+    """Delete the events with ids in ``[lo, hi)`` that were acknowledged before
+    ``before``; how many (the caller commits). Pending events are never deleted.
+
+    The id range keeps each call a primary-key range scan, so a purge of a large outbox
+    runs as many short transactions (see :data:`PURGE_CHUNK`), never one long one.
+    """
+    return int(conn.execute(_PURGE, {"lo": lo, "hi": hi, "before": utc(before)}).rowcount)
