@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import typer
@@ -314,6 +315,7 @@ def check_cmd(
     from loyalcode.codegen.checking import check_codes
 
     keyring = _context().keyring()
+    source: Iterator[str]
     if codes == ["-"]:
         source = (line.rstrip("\r\n") for line in sys.stdin)
     else:

@@ -31,7 +31,7 @@ class VisibleSerials:
 
     def decode(self, text: str) -> int:
         """The global serial of a visible serial, or :class:`InvalidInput`."""
-        values = self._hashids.decode(text.strip().upper()) if text else ()
+        values: tuple[int, ...] = self._hashids.decode(text.strip().upper()) if text else ()
         if len(values) != 1 or self._hashids.encode(values[0]) != text.strip().upper():
             raise InvalidInput(f"{text!r} is not a visible serial of this deployment.")
         return int(values[0])

@@ -95,12 +95,12 @@ def find_caption_font(text: str, explicit: str | os.PathLike[str] | None = None)
         candidates.append(os.environ[CAPTION_FONT_ENV])
     candidates.append(str(MONO_FONT))
     candidates.extend(CJK_CANDIDATES)
-    for path in candidates:
-        if Path(path).is_file() and covers(path, text):
-            return Path(path)
-    for path in _fc_list_chinese():
-        if covers(path, text):
-            return Path(path)
+    for candidate in candidates:
+        if Path(candidate).is_file() and covers(candidate, text):
+            return Path(candidate)
+    for candidate in _fc_list_chinese():
+        if covers(candidate, text):
+            return Path(candidate)
     raise FontNotFound(
         text=text,
         hint=(

@@ -162,7 +162,7 @@ class QrEncoder:
             out[i] = self._encode_one(payload, self.mask)
         if self.mask is not None and len(payloads):
             worse = np.flatnonzero(penalty(out) > self.reference + PENALTY_SLACK)
-            for i in worse:
+            for i in worse.tolist():
                 out[i] = self._encode_one(payloads[i], None)
             self.fallbacks += len(worse)
         return out

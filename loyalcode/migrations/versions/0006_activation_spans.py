@@ -75,7 +75,8 @@ def upgrade() -> None:
         sa.text("SELECT id, batch_id, serial_start, serial_end, channel_id FROM activations")
     ).all()
     if rows:
-        op.bulk_insert(spans, _replay([tuple(int(v) for v in r) for r in rows]))
+        op.bulk_insert(spans, _replay([(int(a), int(b), int(s), int(e), int(c))
+                                       for a, b, s, e, c in rows]))
 
 
 def downgrade() -> None:
