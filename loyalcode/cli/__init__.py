@@ -105,7 +105,7 @@ def register_commands() -> None:
 
     The modules stay light to import: heavy libraries load inside the commands.
     """
-    from loyalcode.cli import codegen, loyalty, printing, redemption  # noqa: F401
+    from loyalcode.cli import codegen, loyalty, printing, redemption, service  # noqa: F401
 
 
 def _wants_json(argv: list[str]) -> bool:
