@@ -30,10 +30,11 @@ class VisibleSerials:
         return self._hashids.encode(serial)
 
     def decode(self, text: str) -> int:
-        """The global serial of a visible serial, or :class:`InvalidInput`."""
+        """The global serial of a visible serial, or :class:`InvalidInput` (whose
+        message does not repeat ``text``: it may be a hidden code typed in the wrong box)."""
         values: tuple[int, ...] = self._hashids.decode(text.strip().upper()) if text else ()
         if len(values) != 1 or self._hashids.encode(values[0]) != text.strip().upper():
-            raise InvalidInput(f"{text!r} is not a visible serial of this deployment.")
+            raise InvalidInput("That is not a visible serial (明码) of this deployment.")
         return int(values[0])
 
 
