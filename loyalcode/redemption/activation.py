@@ -260,7 +260,7 @@ def parse_position(
             batch=batch.id, quantity=batch.quantity,
         )
     seq = int(value) if decimal else None
-    serial = _decode_visible(value, serials)
+    serial = decode_visible(value, serials)
     shown = (
         batch.seq_of(serial)
         if serial is not None and batch.serial_start <= serial < batch.serial_end
@@ -290,7 +290,7 @@ def parse_position(
     return shown
 
 
-def _decode_visible(value: str, serials: VisibleSerials) -> int | None:
+def decode_visible(value: str, serials: VisibleSerials) -> int | None:
     """The global serial of a visible serial, or ``None`` when ``value`` is none."""
     upper = value.upper()
     if not MIN_LENGTH <= len(upper) <= _MAX_VISIBLE or not set(upper) <= _VISIBLE_CHARS:

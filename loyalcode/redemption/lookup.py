@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from loyalcode.codegen.codeformat import MAX_SERIAL
 from loyalcode.codegen.visible import VisibleSerials, for_salt
-from loyalcode.redemption.activation import _decode_visible
+from loyalcode.redemption.activation import decode_visible
 from loyalcode.redemption.settings import RedemptionSettings
 from loyalcode.redemption.timeutil import from_db, utc
 
@@ -167,7 +167,7 @@ def parse_serial(text: str, serials: VisibleSerials) -> int | None:
     this deployment's. Full-width forms are folded, spaces and hyphens dropped, case
     ignored."""
     folded = "".join(unicodedata.normalize("NFKC", text).split()).replace("-", "")
-    serial = _decode_visible(folded, serials)
+    serial = decode_visible(folded, serials)
     return serial if serial is not None and serial <= MAX_SERIAL else None
 
 
