@@ -37,7 +37,7 @@ _STATE = (
     "({throttled}) AS throttled_since, pm.id AS member_id, "
     f"{OPENID_MEMBER}, {BATCH_COLUMNS}{{tier_columns}} {BATCH_FROM}{PHONE_MEMBER_JOIN}"
     "{tier_join}), "
-    "k AS (SELECT s.*, {credited} AS credited, {tier_name} AS tier_name FROM s "
+    "c AS (SELECT s.* FROM s "
     "WHERE s.throttled_since IS NULL AND s.member_id IS NOT NULL "
     "AND (CAST(:openid AS text) IS NULL OR s.openid_member = s.member_id) "
     "AND s.batch_id IS NOT NULL AND CAST(:serial AS bigint) < s.serial_end "
@@ -45,7 +45,14 @@ _STATE = (
     "AND (s.redeem_from IS NULL OR s.redeem_from <= CAST(:today AS date)) "
     "AND (s.redeem_until IS NULL OR s.redeem_until >= CAST(:today AS date)) "
     "AND (CAST(:scan_region AS text) IS NULL OR s.channel_region IS NULL "
-    " OR starts_with(CAST(:scan_region AS text), s.channel_region)){no_upgrade}), "
+    " OR starts_with(CAST(:scan_region AS text), s.channel_region))), "
+    # The member's row, locked before anything is written and read again once locked: a
+    # merge that committed while this statement waited for the row leaves a tombstone
+    # (merged_into_id set), which is credited nothing (the full path then redoes the scan).
+    "lk AS (SELECT m.id FROM members m JOIN c ON m.id = c.member_id "
+    "WHERE m.merged_into_id IS NULL FOR NO KEY UPDATE OF m), "
+    "k AS (SELECT s.*, {credited} AS credited, {tier_name} AS tier_name FROM c AS s "
+    "JOIN lk ON lk.id = s.member_id WHERE true{no_upgrade}), "
     # The UNIQUE serial is the exactly-once guard, as on the full path.
     "r AS (INSERT INTO redemptions (serial, batch_id, member_id, channel_id, "
     "purchase_channel_id, points, scan_region, diversion, source, redeemed_at) "

@@ -184,7 +184,10 @@ _PHONE_OF = "SELECT phone FROM members WHERE id = :id"
 
 #: PostgreSQL: the redemption, its ledger entry, the balance and the points_earned
 #: event in one statement (data-modifying CTEs): one round trip instead of four. When
-#: the serial exists, ``r`` is empty and nothing else is written.
+#: the serial exists, ``r`` is empty and nothing else is written. The balance UPDATE is
+#: re-checked on the member's newest row once it has waited for that row's lock: when a
+#: merge made it a tombstone meanwhile, ``u`` is empty though ``r`` is not, and the
+#: caller rolls back and redoes the scan (:class:`_MemberMerged`).
 _CREDIT_PG = (
     "WITH r AS (INSERT INTO redemptions (serial, batch_id, member_id, channel_id, "
     "purchase_channel_id, points, scan_region, diversion, source, redeemed_at) VALUES (:serial, "
@@ -193,12 +196,13 @@ _CREDIT_PG = (
     "l AS (INSERT INTO ledger (member_id, delta, kind, reason, redemption_serial, created_at) "
     "SELECT :member_id, :points, 'earn', 'code redeemed', r.serial, :now FROM r), "
     "u AS (UPDATE members SET balance = balance + :points, earned_total = earned_total + :points "
-    "WHERE id = :member_id "
+    "WHERE id = :member_id AND merged_into_id IS NULL "
     "AND EXISTS (SELECT 1 FROM r) RETURNING balance), "
     "e AS (INSERT INTO events (type, member_id, payload, created_at) "
     "SELECT 'points_earned', :member_id, CAST(CAST(:payload AS jsonb) "
     "|| jsonb_build_object('balance', (SELECT balance FROM u)) AS json), :now FROM r RETURNING id) "
-    "SELECT (SELECT balance FROM u) AS balance, (SELECT id FROM e) AS event_id"
+    "SELECT (SELECT balance FROM u) AS balance, (SELECT id FROM e) AS event_id, "
+    "EXISTS (SELECT 1 FROM r) AS inserted"
 )
 
 _CLONE = text(
@@ -252,6 +256,10 @@ def _close_quietly(conn: Connection) -> None:
 
 class _UnknownSerial(Exception):
     """Internal: the serial is in no batch (counted as a failure outside the tx)."""
+
+
+class _MemberMerged(Exception):
+    """Internal: the member was merged into another while the scan waited for its row."""
 
 
 class _CloneAttempt(Exception):
@@ -429,8 +437,7 @@ class Redeemer:
         try:
             try:
                 if self._pg:
-                    with conn.begin():
-                        return self._redeem(*args)
+                    return self._pg_transaction(conn, args)
                 return self._sqlite_transaction(conn, args)
             except _UnknownSerial:
                 if ids:
@@ -443,6 +450,17 @@ class Redeemer:
                 raise AlreadyRedeemed(same_member=False) from None
         except exc.DBAPIError as err:
             raise self._broken(conn, err) from None
+
+    def _pg_transaction(self, conn: Connection, args: tuple[Any, ...]) -> RedemptionResult:
+        """:meth:`_redeem` in a transaction, redone from the state query when the member
+        was merged into another while the scan waited for its row (each time round
+        follows a merge that committed, so this ends)."""
+        while True:
+            try:
+                with conn.begin():
+                    return self._redeem(*args)
+            except _MemberMerged:
+                continue
 
     def _sqlite_transaction(self, conn: Connection, args: tuple[Any, ...]) -> RedemptionResult:
         """:meth:`_redeem` in a transaction begun and committed on the sqlite3 driver.
@@ -582,8 +600,10 @@ class Redeemer:
                 "scan_region": scan_region, "diversion": diversion, "source": source,
                 "payload": payload, "now": when,
             })
-            balance, event_id = cur.fetchone()
+            balance, event_id, inserted = cur.fetchone()
             if balance is None:
+                if inserted:  # the member is a tombstone now: nothing may stay written
+                    raise _MemberMerged()
                 self._already_redeemed(cur, serial, batch_id, member, joined)
         else:
             # SQLite: BEGIN IMMEDIATE took the write lock before the state query, so the
