@@ -172,7 +172,8 @@ MERGE_MOVES: list[tuple[str, str]] = [
 ]
 
 _LOCK_PAIR = text(
-    "SELECT id, balance, earned_total FROM members WHERE id IN (:a, :b) ORDER BY id"
+    "SELECT id, balance, earned_total, merged_into_id FROM members WHERE id IN (:a, :b) "
+    "ORDER BY id"
 )
 _ABSORB = text(
     "UPDATE members SET balance = 0, earned_total = 0, phone = NULL, merged_into_id = :into "
@@ -185,18 +186,40 @@ _ADD_BALANCE = text(
 _REPOINT = text("UPDATE members SET merged_into_id = :into WHERE merged_into_id = :id")
 
 
-def merge(conn: Connection, absorbed: int, into: int, now: dt.datetime) -> EventRef:
+class _MergeRaced(Exception):
+    """Internal: one of the two members was merged by another transaction while this
+    merge waited for their rows (what the caller read before is out of date)."""
+
+
+def merge(conn: Connection, absorbed: int, into: int, now: dt.datetime) -> EventRef | None:
     """Move everything of member ``absorbed`` to member ``into``; one ``members_merged``.
 
     Ledger entries are re-pointed, never rewritten, so the survivor's balance (old
-    balance + absorbed balance) is still the sum of its ledger.
+    balance + absorbed balance) is still the sum of its ledger. When a concurrent
+    merge has joined either of them to someone by the time their rows are locked, the
+    members they have become are merged instead; ``None`` if that is one member.
     """
+    while True:
+        try:
+            return _merge(conn, absorbed, into, now)
+        except _MergeRaced:
+            absorbed, into = resolve_id(conn, absorbed), resolve_id(conn, into)
+            if absorbed == into:
+                return None
+
+
+def _merge(conn: Connection, absorbed: int, into: int, now: dt.datetime) -> EventRef:
+    """:func:`merge` of two members that are still live once their rows are locked,
+    else :class:`_MergeRaced` (nothing written)."""
     if absorbed == into:
         raise InvalidInput("A member cannot be merged into itself.")
     lock = _LOCK_PAIR
     if conn.dialect.name == "postgresql":  # lock both rows in id order: no deadlock
         lock = text(str(_LOCK_PAIR) + " FOR UPDATE")
     rows = {r.id: r for r in conn.execute(lock, {"a": absorbed, "b": into})}
+    # Locking waited for any merge that held them, and read their rows as it left them.
+    if rows[absorbed].merged_into_id is not None or rows[into].merged_into_id is not None:
+        raise _MergeRaced()
     moved, earned = int(rows[absorbed].balance), int(rows[absorbed].earned_total)
     counts: dict[str, int] = {}
     for table, column in MERGE_MOVES:
@@ -266,45 +289,53 @@ def bind(
     raised: list[EventRef] = []
     created = False
     merged_from: int | None = None
+    while True:
+        try:
+            subject: int | None = resolve_id(conn, member_id) if member_id is not None else None
+            if subject is None:
+                for kind, value in ids.items():
+                    subject = member_by_identity(conn, kind, value)
+                    if subject is not None:
+                        break
+            holder = member_by_phone(conn, e164) if e164 is not None else None
 
-    subject: int | None = resolve_id(conn, member_id) if member_id is not None else None
-    if subject is None:
-        for kind, value in ids.items():
-            subject = member_by_identity(conn, kind, value)
-            if subject is not None:
-                break
-    holder = member_by_phone(conn, e164) if e164 is not None else None
+            if subject is None and holder is None:
+                subject, joined = create_member(conn, e164, now, via)
+                raised.extend(joined)
+                created = True
+            elif subject is None:
+                subject = holder
+            elif holder is not None and holder != subject:
+                raised.append(_merge(conn, absorbed=subject, into=holder, now=now))
+                merged_from, subject = subject, holder
+            elif e164 is not None and holder is None:
+                previous = conn.execute(_PHONE_OF, {"id": subject}).scalar()
+                conn.execute(_SET_PHONE, {"phone": e164, "id": subject})
+                raised.append(
+                    events.emit(
+                        conn,
+                        "phone_bound",
+                        subject,
+                        {"member": subject, "phone": e164, "replaced": previous is not None},
+                        now,
+                    )
+                )
+            assert subject is not None
 
-    if subject is None and holder is None:
-        subject, raised = create_member(conn, e164, now, via)
-        created = True
-    elif subject is None:
-        subject = holder
-    elif holder is not None and holder != subject:
-        raised.append(merge(conn, absorbed=subject, into=holder, now=now))
-        merged_from, subject = subject, holder
-    elif e164 is not None and holder is None:
-        previous = conn.execute(_PHONE_OF, {"id": subject}).scalar()
-        conn.execute(_SET_PHONE, {"phone": e164, "id": subject})
-        raised.append(
-            events.emit(
-                conn,
-                "phone_bound",
-                subject,
-                {"member": subject, "phone": e164, "replaced": previous is not None},
-                now,
+            for kind, value in ids.items():
+                owner = link_identity(conn, subject, kind, value, now)
+                if owner != subject:
+                    if conn.execute(_PHONE_OF, {"id": owner}).scalar() is not None:
+                        raise IdentityInUse(kind=kind)
+                    raised.append(_merge(conn, absorbed=owner, into=subject, now=now))
+                    merged_from = owner
+            return BindResult(
+                member=subject, created=created, merged_from=merged_from, events=tuple(raised)
             )
-        )
-    assert subject is not None
-
-    for kind, value in ids.items():
-        owner = link_identity(conn, subject, kind, value, now)
-        if owner != subject:
-            if conn.execute(_PHONE_OF, {"id": owner}).scalar() is not None:
-                raise IdentityInUse(kind=kind)
-            raised.append(merge(conn, absorbed=owner, into=subject, now=now))
-            merged_from = owner
-    return BindResult(member=subject, created=created, merged_from=merged_from, events=tuple(raised))
+        except _MergeRaced:
+            # A merge of one of them committed while this one waited for their rows:
+            # decide again from what is there now (each time round follows a merge).
+            continue
 
 
 # --- reading --------------------------------------------------------------------------

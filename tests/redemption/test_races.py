@@ -9,10 +9,11 @@ duplicate event, and a typed outcome (never a raw database error) for the caller
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from loyalcode.redemption import members
 from loyalcode.redemption.timeutil import utc
@@ -68,3 +69,79 @@ def test_redemption_waiting_on_a_merge_of_its_member_credits_no_tombstone(shop, 
     shop.assert_balances_match_ledger()
     assert _total(shop) == 30
 
+
+def _events(shop: Any, type_: str) -> list[Any]:
+    with shop.ctx.engine.connect() as conn:
+        rows = conn.execute(text("SELECT payload FROM events WHERE type = :t ORDER BY id"),
+                            {"t": type_}).scalars().all()
+        conn.rollback()
+    return list(rows)
+
+
+# --- merges racing merges --------------------------------------------------------------
+
+
+def _two_members(shop: Any, redeemer: Any) -> tuple[int, int]:
+    """Members A (phone PA) and B (phone PB), 10 points each."""
+    return (redeemer.redeem(shop.code(1), phone=PA).member,
+            redeemer.redeem(shop.code(2), phone=PB).member)
+
+
+def _while_a_merges_into_b(shop: Any, a: int, call: Callable[[Connection], Any]) -> Any:
+    """``call(conn)`` in a transaction of its own, let go once it waits for the rows of a
+    bind of B's phone to A (A merged into B) that is held open; what it returned."""
+    engine = shop.ctx.engine
+
+    def in_tx() -> Any:
+        with held(engine) as c:
+            return call(c)
+
+    with held(engine) as conn:
+        members.bind(conn, now=utc(), member_id=a, phone=PB)
+        (second,) = race(engine, in_tx)
+    return second.result()
+
+
+@PG_ONLY
+def test_the_same_merge_twice_at_once_merges_once(shop, redeemer) -> None:
+    """Two binds of B's phone to member A at once: one members_merged, all points on B."""
+    a, b = _two_members(shop, redeemer)
+    result = _while_a_merges_into_b(
+        shop, a, lambda c: members.bind(c, now=utc(), member_id=a, phone=PB))
+    assert (result.member, result.merged_from, result.events) == (b, None, ())
+    assert len(_events(shop, "members_merged")) == 1
+    _tombstones_hold_nothing(shop)
+    shop.assert_balances_match_ledger()
+    assert _total(shop) == 20
+
+
+@PG_ONLY
+def test_two_crossing_merges_leave_one_live_member(shop, redeemer) -> None:
+    """A binds B's phone while B binds A's: whichever commits first, the other must not
+    merge the survivor into its own tombstone (a cycle that hides every point)."""
+    a, b = _two_members(shop, redeemer)
+    result = _while_a_merges_into_b(
+        shop, a, lambda c: members.bind(c, now=utc(), member_id=b, phone=PA))
+    with shop.ctx.engine.connect() as conn:
+        live = conn.execute(text(
+            "SELECT id, balance, phone FROM members WHERE merged_into_id IS NULL")).all()
+        conn.rollback()
+    # decided again after the first merge: A's phone was free by then, so B took it
+    assert [tuple(r) for r in live] == [(b, 20, PA)]
+    assert (result.member, result.merged_from) == (b, None)
+    assert [e.type for e in result.events] == ["phone_bound"]
+    _tombstones_hold_nothing(shop)
+    shop.assert_balances_match_ledger()
+
+
+@PG_ONLY
+def test_merge_called_again_while_the_first_merge_commits(shop, redeemer) -> None:
+    """merge() itself, called for two members a concurrent merge has just joined,
+    merges nothing and says so (None)."""
+    a, b = _two_members(shop, redeemer)
+    assert _while_a_merges_into_b(
+        shop, a, lambda c: members.merge(c, absorbed=b, into=a, now=utc())) is None
+    assert len(_events(shop, "members_merged")) == 1
+    _tombstones_hold_nothing(shop)
+    shop.assert_balances_match_ledger()
+    assert _total(shop) == 20
