@@ -21,6 +21,7 @@ from typing import Any
 
 import phonenumbers
 from sqlalchemy import Connection, DateTime, bindparam, text
+from sqlalchemy.exc import IntegrityError
 
 from loyalcode.codegen.errors import InvalidInput, LoyalcodeError
 from loyalcode.redemption import events
@@ -127,7 +128,11 @@ _LINK = text(
     "INSERT INTO member_identities (member_id, kind, value, created_at) "
     "VALUES (:member_id, :kind, :value, :now) ON CONFLICT (kind, value) DO NOTHING RETURNING member_id"
 ).bindparams(bindparam("now", type_=_TS))
-_SET_PHONE = text("UPDATE members SET phone = :phone WHERE id = :id")
+# Matches nothing when the member has the phone already: a concurrent bind of the same
+# phone to it committed while this one waited for the row.
+_SET_PHONE = text(
+    "UPDATE members SET phone = :phone WHERE id = :id AND (phone IS NULL OR phone <> :phone)"
+)
 _PHONE_OF = text("SELECT phone FROM members WHERE id = :id")
 
 
@@ -186,9 +191,10 @@ _ADD_BALANCE = text(
 _REPOINT = text("UPDATE members SET merged_into_id = :into WHERE merged_into_id = :id")
 
 
-class _MergeRaced(Exception):
-    """Internal: one of the two members was merged by another transaction while this
-    merge waited for their rows (what the caller read before is out of date)."""
+class _Raced(Exception):
+    """Internal: another transaction changed the members a bind read (merged one of
+    them, or took the phone) while it waited for their rows: what it read is out of
+    date. Nothing was written by the statement that found out."""
 
 
 def merge(conn: Connection, absorbed: int, into: int, now: dt.datetime) -> EventRef | None:
@@ -202,7 +208,7 @@ def merge(conn: Connection, absorbed: int, into: int, now: dt.datetime) -> Event
     while True:
         try:
             return _merge(conn, absorbed, into, now)
-        except _MergeRaced:
+        except _Raced:
             absorbed, into = resolve_id(conn, absorbed), resolve_id(conn, into)
             if absorbed == into:
                 return None
@@ -210,7 +216,7 @@ def merge(conn: Connection, absorbed: int, into: int, now: dt.datetime) -> Event
 
 def _merge(conn: Connection, absorbed: int, into: int, now: dt.datetime) -> EventRef:
     """:func:`merge` of two members that are still live once their rows are locked,
-    else :class:`_MergeRaced` (nothing written)."""
+    else :class:`_Raced` (nothing written)."""
     if absorbed == into:
         raise InvalidInput("A member cannot be merged into itself.")
     lock = _LOCK_PAIR
@@ -219,7 +225,7 @@ def _merge(conn: Connection, absorbed: int, into: int, now: dt.datetime) -> Even
     rows = {r.id: r for r in conn.execute(lock, {"a": absorbed, "b": into})}
     # Locking waited for any merge that held them, and read their rows as it left them.
     if rows[absorbed].merged_into_id is not None or rows[into].merged_into_id is not None:
-        raise _MergeRaced()
+        raise _Raced()
     moved, earned = int(rows[absorbed].balance), int(rows[absorbed].earned_total)
     counts: dict[str, int] = {}
     for table, column in MERGE_MOVES:
@@ -310,7 +316,7 @@ def bind(
                 merged_from, subject = subject, holder
             elif e164 is not None and holder is None:
                 previous = conn.execute(_PHONE_OF, {"id": subject}).scalar()
-                conn.execute(_SET_PHONE, {"phone": e164, "id": subject})
+                _set_phone(conn, subject, e164)
                 raised.append(
                     events.emit(
                         conn,
@@ -332,10 +338,32 @@ def bind(
             return BindResult(
                 member=subject, created=created, merged_from=merged_from, events=tuple(raised)
             )
-        except _MergeRaced:
-            # A merge of one of them committed while this one waited for their rows:
-            # decide again from what is there now (each time round follows a merge).
+        except _Raced:
+            # A merge of one of them, or a bind of the phone, committed while this one
+            # waited: decide again from what is there now (each time round follows a
+            # commit that merged members or bound the phone, so this ends).
             continue
+
+
+def _set_phone(conn: Connection, member: int, phone: str) -> None:
+    """Give a member the phone no one held when the bind looked, else :class:`_Raced`.
+
+    On PostgreSQL a first scan or a bind of the same phone can commit meanwhile: the
+    unique index then refuses the phone, in a savepoint so that the transaction goes on
+    (the bind decides again and merges into that holder). SQLite has one writer at a
+    time (BEGIN IMMEDIATE), so the phone is still free there.
+    """
+    params = {"phone": phone, "id": member}
+    if conn.dialect.name != "postgresql":
+        changed = conn.execute(_SET_PHONE, params).rowcount
+    else:
+        try:
+            with conn.begin_nested():
+                changed = conn.execute(_SET_PHONE, params).rowcount
+        except IntegrityError:
+            raise _Raced() from None
+    if not changed:
+        raise _Raced()
 
 
 # --- reading --------------------------------------------------------------------------

@@ -78,6 +78,47 @@ def _events(shop: Any, type_: str) -> list[Any]:
     return list(rows)
 
 
+# --- binding a phone racing a first scan of it ---------------------------------------------
+
+
+@PG_ONLY
+def test_binding_a_phone_while_a_first_scan_creates_its_member(shop, redeemer) -> None:
+    """A phone-less member (openid oA) scans with phone PA while a first scan of PA
+    alone is creating PA's member (held open here): the bind's ``UPDATE members SET
+    phone`` meets the new row in the unique index. The caller gets its redemption, the
+    openid's member merged into PA's, not a raw IntegrityError."""
+    engine = shop.ctx.engine
+    with held(engine) as conn:
+        shell = members.bind(conn, now=utc(), identities={"openid": "oA"}).member
+    with held(engine) as conn:
+        first, _ = members.create_member(conn, PA, utc(), "redeem")
+        (scan,) = race(engine, lambda: redeemer.redeem(shop.code(1), phone=PA, openid="oA"))
+    result = scan.result()
+    assert result.member == first
+    assert [e.type for e in result.events] == ["members_merged", "points_earned"]
+    with engine.connect() as conn:
+        assert members.resolve_id(conn, shell) == first
+        conn.rollback()
+    _tombstones_hold_nothing(shop)
+    shop.assert_balances_match_ledger()
+
+
+@PG_ONLY
+def test_two_scans_binding_one_phone_to_one_member_bind_it_once(shop, redeemer) -> None:
+    """Two scans of (phone PA, openid oA) by a phone-less member at once: the second
+    waits for the first one's row, then must not bind the phone again (one phone_bound)."""
+    engine = shop.ctx.engine
+    with held(engine) as conn:
+        shell = members.bind(conn, now=utc(), identities={"openid": "oA"}).member
+    with held(engine) as conn:
+        members.bind(conn, now=utc(), phone=PA, identities={"openid": "oA"})
+        (scan,) = race(engine, lambda: redeemer.redeem(shop.code(1), phone=PA, openid="oA"))
+    result = scan.result()
+    assert result.member == shell
+    assert [e.type for e in result.events] == ["points_earned"]
+    assert len(_events(shop, "phone_bound")) == 1
+
+
 # --- merges racing merges --------------------------------------------------------------
 
 
