@@ -308,7 +308,7 @@ def bind(
             if subject is None and holder is None:
                 subject, joined = create_member(conn, e164, now, via)
                 raised.extend(joined)
-                created = True
+                created = created or bool(joined)  # no event: a concurrent first scan made it
             elif subject is None:
                 subject = holder
             elif holder is not None and holder != subject:

@@ -119,6 +119,21 @@ def test_two_scans_binding_one_phone_to_one_member_bind_it_once(shop, redeemer) 
     assert len(_events(shop, "phone_bound")) == 1
 
 
+@PG_ONLY
+def test_a_first_scan_with_an_openid_that_loses_the_race_to_create_the_member(shop, redeemer) -> None:
+    """Two first scans of PA at once, the second with a new openid: the second finds the
+    member the first created (the unique phone decides) and says it joined no one."""
+    engine = shop.ctx.engine
+    with held(engine) as conn:
+        first, _ = members.create_member(conn, PA, utc(), "redeem")
+        (scan,) = race(engine, lambda: redeemer.redeem(shop.code(1), phone=PA, openid="oNew"))
+    result = scan.result()
+    assert (result.member, result.joined) == (first, False)
+    assert [e.type for e in result.events] == ["points_earned"]
+    assert len(_events(shop, "member_joined")) == 1  # the first scan's
+    shop.assert_balances_match_ledger()
+
+
 # --- merges racing merges --------------------------------------------------------------
 
 
