@@ -48,8 +48,9 @@ _STATE = (
     " OR starts_with(CAST(:scan_region AS text), s.channel_region))), "
     # The member's row, locked before anything is written and read again once locked: a
     # merge that committed while this statement waited for the row leaves a tombstone
-    # (merged_into_id set), which is credited nothing (the full path then redoes the scan).
-    "lk AS (SELECT m.id FROM members m JOIN c ON m.id = c.member_id "
+    # (merged_into_id set), which is credited nothing (the full path then redoes the scan);
+    # its earned_total counts the scans that committed meanwhile (the tier test below).
+    "lk AS (SELECT m.id, m.earned_total FROM members m JOIN c ON m.id = c.member_id "
     "WHERE m.merged_into_id IS NULL FOR NO KEY UPDATE OF m), "
     "k AS (SELECT s.*, {credited} AS credited, {tier_name} AS tier_name FROM c AS s "
     "JOIN lk ON lk.id = s.member_id WHERE true{no_upgrade}), "
@@ -118,11 +119,15 @@ def build_sql(tiers: Any | None) -> str:
         tier_name=case(lambda t: _literal(t.name)),
         # Only when this scan moves no one up a tier (an upgrade takes the full path).
         # The window sum is read only when even the lifetime earnings would reach the
-        # next tier (CASE: evaluated in order, the sub-select only in its branch).
+        # next tier (CASE: evaluated in order, the sub-select only in its branch). Both
+        # count what scans committed while this one waited for the row (lk's
+        # earned_total): the statement's snapshot alone misses them, and two scans that
+        # reach a tier together would each see the other's points missing.
         no_upgrade=(
             f" AND (CASE WHEN {next_sql} IS NULL THEN true "
-            f"WHEN s.phone_earned_total + {credited_sql} < {next_sql} THEN true "
-            f"ELSE ({window_sum}) + {credited_sql} < {next_sql} END)"
+            f"WHEN lk.earned_total + {credited_sql} < {next_sql} THEN true "
+            f"ELSE ({window_sum}) + lk.earned_total - s.phone_earned_total "
+            f"+ {credited_sql} < {next_sql} END)"
         ),
     )
 

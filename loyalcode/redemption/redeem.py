@@ -197,12 +197,12 @@ _CREDIT_PG = (
     "SELECT :member_id, :points, 'earn', 'code redeemed', r.serial, :now FROM r), "
     "u AS (UPDATE members SET balance = balance + :points, earned_total = earned_total + :points "
     "WHERE id = :member_id AND merged_into_id IS NULL "
-    "AND EXISTS (SELECT 1 FROM r) RETURNING balance), "
+    "AND EXISTS (SELECT 1 FROM r) RETURNING balance, earned_total), "
     "e AS (INSERT INTO events (type, member_id, payload, created_at) "
     "SELECT 'points_earned', :member_id, CAST(CAST(:payload AS jsonb) "
     "|| jsonb_build_object('balance', (SELECT balance FROM u)) AS json), :now FROM r RETURNING id) "
     "SELECT (SELECT balance FROM u) AS balance, (SELECT id FROM e) AS event_id, "
-    "EXISTS (SELECT 1 FROM r) AS inserted"
+    "EXISTS (SELECT 1 FROM r) AS inserted, (SELECT earned_total FROM u) AS earned_total"
 )
 
 _CLONE = text(
@@ -600,7 +600,7 @@ class Redeemer:
                 "scan_region": scan_region, "diversion": diversion, "source": source,
                 "payload": payload, "now": when,
             })
-            balance, event_id, inserted = cur.fetchone()
+            balance, event_id, inserted, earned_total = cur.fetchone()
             if balance is None:
                 if inserted:  # the member is a tombstone now: nothing may stay written
                     raise _MemberMerged()
@@ -626,9 +626,11 @@ class Redeemer:
                                      tier_name, balance)
             cur.execute(_SQLITE_INSERT_EVENT, (member, payload, stamp))
             event_id = cur.lastrowid
+            # one writer (BEGIN IMMEDIATE): the lifetime earnings read are still current
+            earned_total = tier.earned_total + points if tier is not None else None
         raised.append(EventRef(int(event_id), "points_earned"))
         if tier is not None:  # loyalty: upgrade when this scan reaches a higher tier
-            upgraded = self._tiers.after(conn, member, tier, points, when)  # type: ignore[union-attr]
+            upgraded = self._tiers.after(conn, member, tier, int(earned_total), when)  # type: ignore[union-attr]
             if upgraded is not None:
                 raised.append(upgraded)
         if diversion:

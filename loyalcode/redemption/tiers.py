@@ -83,6 +83,10 @@ WINDOW_SUM = (
 )
 _EARNED = text(WINDOW_SUM.format(member=":member")).bindparams(bindparam("since", type_=_TS))
 _STORED = text("SELECT tier FROM member_tiers WHERE member_id = :member")
+_EARNED_AND_STORED = text(
+    f"SELECT ({WINDOW_SUM.format(member=':member')}), "
+    "(SELECT tier FROM member_tiers WHERE member_id = :member)"
+).bindparams(bindparam("since", type_=_TS))
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,16 +259,24 @@ class EarnHook:
         return EarnState(self.settings.tier_named(stored), stored, int(earned_total or 0))
 
     def after(
-        self, conn: Connection, member: int, state: EarnState, credited: int, when: dt.datetime
+        self, conn: Connection, member: int, state: EarnState, earned_total: int,
+        when: dt.datetime,
     ) -> EventRef | None:
-        """Upgrade the member if the window's earnings, this scan's ``credited`` points
-        (already in the ledger: same transaction) included, reach a higher tier."""
+        """Upgrade the member if the window's earnings, this scan's points (already in
+        the ledger: same transaction) included, reach a higher tier.
+
+        ``earned_total`` is the member's lifetime earnings as this scan's UPDATE left
+        them. That UPDATE locked the member's row, so scans of the member that committed
+        while this one waited are in it and, read from here on, in the window sum and
+        the stored tier; ``state`` (read before, from an older snapshot on PostgreSQL)
+        would miss them, and two scans that reach a tier together would both stay below.
+        """
         reach = self.next_threshold[state.tier.name]
-        if reach is None or state.earned_total + credited < reach:
+        if reach is None or earned_total < reach:
             return None  # not even every point ever earned would reach the next tier
         since = when - self._window
-        earned = int(conn.execute(_EARNED, {"member": member, "since": since}).scalar_one())
-        target = self.settings.tier_for(earned)
-        if target.threshold <= state.tier.threshold:
+        earned, stored = conn.execute(_EARNED_AND_STORED, {"member": member, "since": since}).one()
+        current, target = self.settings.tier_named(stored), self.settings.tier_for(int(earned))
+        if target.threshold <= current.threshold:
             return None
-        return change_tier(conn, member, state.stored, target, earned, self.settings, when)
+        return change_tier(conn, member, stored, target, int(earned), self.settings, when)
