@@ -20,7 +20,7 @@ from functools import lru_cache
 from typing import Any
 
 import phonenumbers
-from sqlalchemy import Connection, DateTime, bindparam, text
+from sqlalchemy import Connection, DateTime, TextClause, bindparam, text
 from sqlalchemy.exc import IntegrityError
 
 from loyalcode.codegen.errors import InvalidInput, LoyalcodeError
@@ -68,6 +68,7 @@ def check_identity(kind: str, value: str) -> str:
 _BY_PHONE = text("SELECT id FROM members WHERE phone = :phone")
 _BY_IDENTITY = text("SELECT member_id FROM member_identities WHERE kind = :kind AND value = :value")
 _BY_ID = text("SELECT id, phone, merged_into_id FROM members WHERE id = :id")
+_BY_ID_LOCKED = text(str(_BY_ID) + " FOR NO KEY UPDATE")
 
 
 def member_by_phone(conn: Connection, phone: str) -> int | None:
@@ -82,9 +83,28 @@ def member_by_identity(conn: Connection, kind: str, value: str) -> int | None:
 
 def resolve_id(conn: Connection, member_id: int) -> int:
     """A member id, following merges to the surviving member; :class:`MemberNotFound`."""
+    return _follow(conn, member_id, _BY_ID)
+
+
+def lock_member(conn: Connection, member_id: int) -> int:
+    """:func:`resolve_id`, with the surviving member's row locked until the caller's
+    transaction ends (PostgreSQL; on SQLite the writing transaction holds the database).
+
+    Whatever writes a member's points or loyalty rows (profile, gift orders) takes this
+    first, so it takes the member's row before the others, as a merge does (both
+    members' rows, then their profiles, orders and claims): a merge then either
+    committed before, and the lock followed it to the survivor, or waits; never a
+    deadlock, never a write to a tombstone. :class:`MemberNotFound`.
+    """
+    if conn.dialect.name != "postgresql":
+        return _follow(conn, member_id, _BY_ID)
+    return _follow(conn, member_id, _BY_ID_LOCKED)  # waits for a merge, then reads its row
+
+
+def _follow(conn: Connection, member_id: int, query: TextClause) -> int:
     seen = 0
     while True:
-        row = conn.execute(_BY_ID, {"id": member_id}).first()
+        row = conn.execute(query, {"id": member_id}).first()
         if row is None:
             raise MemberNotFound(by=f"id {member_id}")
         if row.merged_into_id is None or seen > 100:

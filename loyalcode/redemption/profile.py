@@ -23,7 +23,7 @@ from loyalcode.redemption.events import EventRef
 from loyalcode.redemption.loyalty_errors import InvalidProfile
 from loyalcode.redemption.loyalty_models import GENDERS
 from loyalcode.redemption.loyalty_settings import PROFILE_FIELDS, LoyaltySettings
-from loyalcode.redemption.members import resolve_id
+from loyalcode.redemption.members import lock_member, resolve_id
 from loyalcode.redemption.moments import emit_moment
 from loyalcode.redemption.timeutil import from_db
 
@@ -181,7 +181,7 @@ def update_profile(
     for the first time, the bonus is credited (ledger kind ``profile_bonus``) and a
     ``profile_completed`` event is written; never again after that, even after a merge.
     """
-    member = resolve_id(conn, member)
+    member = lock_member(conn, member)  # before its profile row, as a merge does
     if conn.execute(_PHONE, {"member": member}).scalar() is None:
         raise PhoneRequired()
     values = clean_fields(fields, now.date())

@@ -7,13 +7,16 @@ transaction of the test's, the other waits on its lock, then the test commits.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
+from loyalcode.redemption import members
+from loyalcode.redemption.profile import update_profile
 from loyalcode.redemption.tiers import evaluate
-from tests.loyalty.conftest import T0, Loyal, phone
+from tests.loyalty.conftest import PROFILE, T0, Loyal, phone
 from tests.loyalty.test_tiers import tiered  # noqa: F401  (the fixture: 30 银卡, 60 金卡)
 from tests.redemption._racing import PG_ONLY, held, race
 
@@ -53,4 +56,82 @@ def test_two_scans_that_together_reach_a_tier_upgrade(tiered: Loyal, path: str, 
     assert loyal.scalar("SELECT tier FROM member_tiers WHERE member_id = :m", m=m) == "银卡"
     changes = loyal.events("tier_changed")[before:]
     assert [(e["previous_tier"], e["tier"]) for e in changes] == [("普卡", "银卡")]
+    loyal.check_ledger()
+
+
+def _tombstones_hold_nothing(loyal: Loyal) -> None:
+    assert loyal.scalar(
+        "SELECT coalesce(sum(balance), 0) FROM members WHERE merged_into_id IS NOT NULL") == 0
+    assert loyal.scalar(
+        "SELECT count(*) FROM ledger l JOIN members m ON m.id = l.member_id "
+        "WHERE m.merged_into_id IS NOT NULL") == 0
+
+
+# --- merges racing profile completion -------------------------------------------------
+
+
+def _in_tx(loyal: Loyal, call: Callable[[Connection], Any]) -> Callable[[], Any]:
+    def run() -> Any:
+        with loyal.tx() as c:
+            return call(c)
+    return run
+
+
+def _while_merged(loyal: Loyal, a: int, b: int, call: Callable[[Connection], Any]) -> Any:
+    """``call(conn)`` in a transaction of its own, let go once it waits for a merge of A
+    into B held open; what it returned."""
+    with held(loyal.engine) as conn:
+        members.merge(conn, absorbed=a, into=b, now=T0)
+        (second,) = race(loyal.engine, _in_tx(loyal, call))
+    return second.result()
+
+
+def _deadlock_window(loyal: Loyal, a: int, b: int, call: Callable[[Connection], Any]) -> Any:
+    """A merge of A into B paused after it locked both members' rows (A's openid row is
+    held), then ``call(conn)`` until it waits too, then the merge goes on: both must
+    finish. ``call`` returns what it returned."""
+    with loyal.tx() as conn:
+        members.bind(conn, now=T0, member_id=a, identities={"openid": "oA"})
+    merge = _in_tx(loyal, lambda c: members.merge(c, absorbed=a, into=b, now=T0))
+    with held(loyal.engine) as conn:
+        conn.execute(text("SELECT id FROM member_identities WHERE member_id = :a FOR UPDATE"),
+                     {"a": a})
+        merging, second = race(loyal.engine, merge, _in_tx(loyal, call))
+    merging.result()
+    return second.result()
+
+
+def _ready(loyal: Loyal, i: int) -> int:
+    """A member with a phone and a complete profile: 100 points (the bonus)."""
+    m = loyal.member(phone(i))
+    loyal.complete(m)
+    return m
+
+
+@PG_ONLY
+def test_profile_completed_while_the_member_is_merged(loyal: Loyal) -> None:
+    """A completes its profile while A merges into B: the profile and its bonus are B's,
+    never a new profile row of A's tombstone."""
+    a, b = loyal.member(phone(1)), loyal.member(phone(2))
+    result = _while_merged(
+        loyal, a, b, lambda c: update_profile(c, a, loyal.settings, T0, **PROFILE))
+    assert (result.profile.member, result.profile.complete, result.bonus) == (b, True, 100)
+    assert loyal.rows("SELECT member_id FROM member_profiles") == [(b,)]
+    _tombstones_hold_nothing(loyal)
+    loyal.check_ledger()
+
+
+@PG_ONLY
+def test_profile_completion_and_a_merge_into_the_member_do_not_deadlock(loyal: Loyal) -> None:
+    """B completes its profile (it locked its profile row, then its member row for the
+    bonus) while A, with a profile and the bonus, merges into B (member rows, then B's
+    profile row)."""
+    a, b = _ready(loyal, 1), loyal.member(phone(2))
+    with loyal.tx() as conn:
+        update_profile(conn, b, loyal.settings, T0, name="王小明")
+    result = _deadlock_window(
+        loyal, a, b, lambda c: update_profile(c, b, loyal.settings, T0, **PROFILE))
+    assert (result.profile.member, result.bonus) == (b, 0)  # A's bonus came with the merge
+    assert loyal.balance(b) == 100  # one bonus for one person
+    _tombstones_hold_nothing(loyal)
     loyal.check_ledger()
