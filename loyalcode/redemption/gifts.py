@@ -10,7 +10,8 @@ the guard against every race (no read of a balance or a stock before a write):
 4. the order row, the ``gift`` ledger entry and a ``gift_redeemed`` event.
 
 Rows are always locked in that order (member, gift, claim), also by
-:func:`cancel_order`, so concurrent orders and cancellations cannot deadlock.
+:func:`cancel_order` (member, order, gift, claim) and by a merge (members, then their
+orders and claims), so concurrent orders, cancellations and merges cannot deadlock.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from loyalcode.redemption.loyalty_errors import (
     ProfileIncomplete,
 )
 from loyalcode.redemption.loyalty_settings import LoyaltySettings
-from loyalcode.redemption.members import resolve_id
+from loyalcode.redemption.members import lock_member
 from loyalcode.redemption.moments import emit_moment
 from loyalcode.redemption.profile import profile_of
 from loyalcode.redemption.timeutil import from_db
@@ -244,7 +245,7 @@ def redeem_gift(
     ``gift_inactive``, ``invalid_quantity``, ``insufficient_points``, ``out_of_stock``,
     ``limit_reached``; a refusal changes nothing once the caller rolls back.
     """
-    member = resolve_id(conn, member)
+    member = lock_member(conn, member)  # the first lock (a concurrent merge: its survivor)
     phone = conn.execute(_PHONE, {"member": member}).one()[0]
     if phone is None:
         raise PhoneRequired()
@@ -329,7 +330,7 @@ _CANCEL = text(
     "UPDATE gift_orders SET status = 'cancelled', cancelled_at = :now "
     "WHERE id = :order AND status = 'placed' RETURNING member_id, gift_id, quantity, points"
 ).bindparams(bindparam("now", type_=_TS))
-_ORDER_EXISTS = text("SELECT status FROM gift_orders WHERE id = :order")
+_ORDER_MEMBER = text("SELECT member_id FROM gift_orders WHERE id = :order")
 _RESTOCK = text("UPDATE gifts SET stock = stock + :quantity WHERE id = :gift RETURNING stock, sku, name")
 _UNCLAIM = text(
     "UPDATE gift_claims SET quantity = quantity - :quantity "
@@ -348,13 +349,15 @@ def cancel_order(
     them back in the lots they came from) and its stock; ``gift_cancelled`` event.
     ``order_not_found``, ``already_cancelled``."""
     _check_whole("order", order, 1, 2**63 - 1)
+    owner = conn.execute(_ORDER_MEMBER, {"order": order}).scalar()
+    if owner is None:
+        raise OrderNotFound(order=order)
+    # The member's row before the order's, as orders and merges lock them; holding it,
+    # no merge can move the order to anyone else before it is cancelled.
+    member = lock_member(conn, int(owner))
     row = conn.execute(_CANCEL, {"order": order, "now": now}).first()
     if row is None:
-        status = conn.execute(_ORDER_EXISTS, {"order": order}).scalar()
-        if status is None:
-            raise OrderNotFound(order=order)
         raise AlreadyCancelled(order=order)
-    member = resolve_id(conn, int(row.member_id))
     refund = int(row.points)
     balance = points.add_balance(conn, member, refund)
     stock, sku, name = conn.execute(_RESTOCK, {"quantity": row.quantity, "gift": row.gift_id}).one()

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import Connection, text
 
 from loyalcode.redemption import members
+from loyalcode.redemption.gifts import add_gift, cancel_order, redeem_gift
 from loyalcode.redemption.profile import update_profile
 from loyalcode.redemption.tiers import evaluate
 from tests.loyalty.conftest import PROFILE, T0, Loyal, phone
@@ -67,7 +68,7 @@ def _tombstones_hold_nothing(loyal: Loyal) -> None:
         "WHERE m.merged_into_id IS NOT NULL") == 0
 
 
-# --- merges racing profile completion -------------------------------------------------
+# --- merges racing profile completion, gift orders, cancellations ---------------------------
 
 
 def _in_tx(loyal: Loyal, call: Callable[[Connection], Any]) -> Callable[[], Any]:
@@ -133,5 +134,33 @@ def test_profile_completion_and_a_merge_into_the_member_do_not_deadlock(loyal: L
         loyal, a, b, lambda c: update_profile(c, b, loyal.settings, T0, **PROFILE))
     assert (result.profile.member, result.bonus) == (b, 0)  # A's bonus came with the merge
     assert loyal.balance(b) == 100  # one bonus for one person
+    _tombstones_hold_nothing(loyal)
+    loyal.check_ledger()
+
+
+@PG_ONLY
+def test_a_gift_order_while_the_member_is_merged(loyal: Loyal) -> None:
+    """A orders a gift while A merges into B: the order is B's, paid with the points
+    that moved (not refused for A's emptied balance)."""
+    a, b = _ready(loyal, 1), loyal.member(phone(2))
+    with loyal.tx() as conn:
+        add_gift(conn, sku="MUG", name="mug", points=30, stock=5, now=T0)
+    result = _while_merged(loyal, a, b, lambda c: redeem_gift(c, a, "MUG", loyal.settings, T0))
+    assert (result.member, result.balance) == (b, 70)
+    _tombstones_hold_nothing(loyal)
+    loyal.check_ledger()
+
+
+@PG_ONLY
+def test_a_cancellation_and_a_merge_of_its_member_do_not_deadlock(loyal: Loyal) -> None:
+    """A cancels an order (it locked the order, then A's row for the refund) while A
+    merges into B (A's and B's rows, then A's orders)."""
+    a, b = _ready(loyal, 1), loyal.member(phone(2))
+    with loyal.tx() as conn:
+        add_gift(conn, sku="MUG", name="mug", points=30, stock=5, now=T0)
+        order = redeem_gift(conn, a, "MUG", loyal.settings, T0).order
+    result = _deadlock_window(loyal, a, b, lambda c: cancel_order(c, order, loyal.settings, T0))
+    assert (result.member, result.balance) == (b, 100)
+    assert loyal.balance(b) == 100
     _tombstones_hold_nothing(loyal)
     loyal.check_ledger()
