@@ -22,7 +22,7 @@ from sqlalchemy import Connection, DateTime, bindparam, text
 
 from loyalcode.redemption.events import EventRef
 from loyalcode.redemption.loyalty_settings import LoyaltySettings, Tier
-from loyalcode.redemption.members import resolve_id
+from loyalcode.redemption.members import lock_member, resolve_id
 from loyalcode.redemption.moments import emit_moment
 from loyalcode.redemption.sql import render
 from loyalcode.redemption.timeutil import sqlite_stamp
@@ -175,13 +175,22 @@ def evaluate(
     changes: list[TierChange] = []
     since = window_start(now, settings)
     for row in conn.execute(_CANDIDATES, {"since": since}).all():
-        target = settings.tier_for(int(row.earned))
-        previous = settings.tier_named(row.tier)
+        if settings.tier_for(int(row.earned)).name == settings.tier_named(row.tier).name:
+            continue
+        # The member's row before its tier row, as scans and merges take them (a merge
+        # holding the member's row would otherwise wait for the tier row this holds);
+        # then the tier and window as they are now, a scan or a merge having committed
+        # since the candidates were read.
+        member = int(row.id)
+        if lock_member(conn, member) != member:
+            continue  # merged meanwhile: the merge set the survivor's tier
+        earned, stored = conn.execute(_EARNED_AND_STORED, {"member": member, "since": since}).one()
+        target, previous = settings.tier_for(int(earned)), settings.tier_named(stored)
         if target.name == previous.name:
             continue
-        event = change_tier(conn, int(row.id), row.tier, target, int(row.earned), settings, now)
+        event = change_tier(conn, member, stored, target, int(earned), settings, now)
         if event is not None:
-            changes.append(TierChange(int(row.id), previous.name, target.name, int(row.earned), event))
+            changes.append(TierChange(member, previous.name, target.name, int(earned), event))
     return changes
 
 

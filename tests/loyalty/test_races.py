@@ -164,3 +164,23 @@ def test_a_cancellation_and_a_merge_of_its_member_do_not_deadlock(loyal: Loyal) 
     assert loyal.balance(b) == 100
     _tombstones_hold_nothing(loyal)
     loyal.check_ledger()
+
+
+# --- the nightly tier evaluation racing a merge ------------------------------------------
+
+
+@PG_ONLY
+def test_tier_evaluation_and_a_merge_of_two_tiered_members_do_not_deadlock(tiered: Loyal) -> None:  # noqa: F811
+    """A (金卡) merges into B (银卡) while the evaluation moves both down (nothing earned
+    in the window): the merge holds both members' rows, the evaluation changes B's tier
+    row and then waits for B's member row (its event's foreign key); the merge must not
+    then wait for B's tier row."""
+    loyal = tiered
+    old = T0 - dt.timedelta(days=40)
+    b = loyal.earn(phone(1), 3, old).member  # 30: 银卡
+    a = loyal.earn(phone(2), 6, old).member  # 60: 金卡
+    changes = _deadlock_window(loyal, a, b, lambda conn: evaluate(conn, loyal.settings, T0))
+    assert [(ch.member, ch.tier) for ch in changes] == [(b, "普卡")]
+    # nothing earned in the window: the merged member stays in the lowest tier
+    assert loyal.scalar("SELECT tier FROM member_tiers WHERE member_id = :m", m=b) == "普卡"
+    loyal.check_ledger()
