@@ -184,25 +184,31 @@ _PHONE_OF = "SELECT phone FROM members WHERE id = :id"
 
 #: PostgreSQL: the redemption, its ledger entry, the balance and the points_earned
 #: event in one statement (data-modifying CTEs): one round trip instead of four. When
-#: the serial exists, ``r`` is empty and nothing else is written. The balance UPDATE is
-#: re-checked on the member's newest row once it has waited for that row's lock: when a
-#: merge made it a tombstone meanwhile, ``u`` is empty though ``r`` is not, and the
-#: caller rolls back and redoes the scan (:class:`_MemberMerged`).
+#: the serial exists, ``r`` is empty and nothing else is written. The member's row is
+#: locked first (``lk``, before the serial, as the fast path and every other writer of
+#: the member take them: no deadlock) and read again once locked: when a merge made it
+#: a tombstone meanwhile, ``lk`` is empty, nothing is written, and the caller rolls
+#: back and redoes the scan (:class:`_MemberMerged`). ``r`` selects from ``lk``, hence
+#: the casts (no VALUES to give the parameters their columns' types).
 _CREDIT_PG = (
-    "WITH r AS (INSERT INTO redemptions (serial, batch_id, member_id, channel_id, "
-    "purchase_channel_id, points, scan_region, diversion, source, redeemed_at) VALUES (:serial, "
-    ":batch_id, :member_id, :channel_id, :purchase_channel_id, :points, :scan_region, :diversion, "
-    ":source, :now) ON CONFLICT (serial) DO NOTHING RETURNING serial), "
+    "WITH lk AS (SELECT id FROM members WHERE id = :member_id AND merged_into_id IS NULL "
+    "FOR NO KEY UPDATE), "
+    "r AS (INSERT INTO redemptions (serial, batch_id, member_id, channel_id, "
+    "purchase_channel_id, points, scan_region, diversion, source, redeemed_at) "
+    "SELECT CAST(:serial AS bigint), CAST(:batch_id AS integer), lk.id, "
+    "CAST(:channel_id AS integer), CAST(:purchase_channel_id AS integer), "
+    "CAST(:points AS integer), CAST(:scan_region AS text), CAST(:diversion AS boolean), "
+    "CAST(:source AS text), CAST(:now AS timestamptz) FROM lk "
+    "ON CONFLICT (serial) DO NOTHING RETURNING serial), "
     "l AS (INSERT INTO ledger (member_id, delta, kind, reason, redemption_serial, created_at) "
     "SELECT :member_id, :points, 'earn', 'code redeemed', r.serial, :now FROM r), "
     "u AS (UPDATE members SET balance = balance + :points, earned_total = earned_total + :points "
-    "WHERE id = :member_id AND merged_into_id IS NULL "
-    "AND EXISTS (SELECT 1 FROM r) RETURNING balance, earned_total), "
+    "WHERE id = :member_id AND EXISTS (SELECT 1 FROM r) RETURNING balance, earned_total), "
     "e AS (INSERT INTO events (type, member_id, payload, created_at) "
     "SELECT 'points_earned', :member_id, CAST(CAST(:payload AS jsonb) "
     "|| jsonb_build_object('balance', (SELECT balance FROM u)) AS json), :now FROM r RETURNING id) "
     "SELECT (SELECT balance FROM u) AS balance, (SELECT id FROM e) AS event_id, "
-    "EXISTS (SELECT 1 FROM r) AS inserted, (SELECT earned_total FROM u) AS earned_total"
+    "EXISTS (SELECT 1 FROM lk) AS live, (SELECT earned_total FROM u) AS earned_total"
 )
 
 _CLONE = text(
@@ -600,9 +606,9 @@ class Redeemer:
                 "scan_region": scan_region, "diversion": diversion, "source": source,
                 "payload": payload, "now": when,
             })
-            balance, event_id, inserted, earned_total = cur.fetchone()
+            balance, event_id, live, earned_total = cur.fetchone()
             if balance is None:
-                if inserted:  # the member is a tombstone now: nothing may stay written
+                if not live:  # a tombstone now: nothing was written, redo the scan
                     raise _MemberMerged()
                 self._already_redeemed(cur, serial, batch_id, member, joined)
         else:

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import Connection, text
 
 from loyalcode.redemption import members
+from loyalcode.redemption.errors import AlreadyRedeemed
 from loyalcode.redemption.timeutil import utc
 
 from ._racing import PG_ONLY, held, race
@@ -68,6 +69,28 @@ def test_redemption_waiting_on_a_merge_of_its_member_credits_no_tombstone(shop, 
     _tombstones_hold_nothing(shop)
     shop.assert_balances_match_ledger()
     assert _total(shop) == 30
+
+
+@PG_ONLY
+def test_a_fast_and_a_full_scan_of_one_code_by_one_member_do_not_deadlock(shop, redeemer) -> None:
+    """While a gift order (say) holds A's row, A's fast-path scan of a code waits for it
+    and then the same code's full-path scan (a purchase channel) comes: both paths must
+    take A's row before the code's serial, else each waits for the other."""
+    a = redeemer.redeem(shop.code(1), phone=PA).member
+    code = shop.code(2)
+    engine = shop.ctx.engine
+    with held(engine) as conn:
+        conn.execute(text("SELECT id FROM members WHERE id = :a FOR UPDATE"), {"a": a})
+        fast, full = race(
+            engine,
+            lambda: redeemer.redeem(code, phone=PA),
+            lambda: redeemer.redeem(code, phone=PA, purchase_channel="GD-DIST"),
+        )
+    assert fast.result().balance == 20
+    with pytest.raises(AlreadyRedeemed) as repeat:
+        full.result()
+    assert repeat.value.same_member is True
+    shop.assert_balances_match_ledger()
 
 
 def _events(shop: Any, type_: str) -> list[Any]:
