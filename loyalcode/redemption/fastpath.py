@@ -23,6 +23,7 @@ from typing import Any
 
 from loyalcode.redemption import throttle
 from loyalcode.redemption.events import EventRef
+from loyalcode.redemption.kept import KeptSet
 from loyalcode.redemption.tiers import WINDOW_SUM
 from loyalcode.redemption.sql import (
     BATCH_COLUMNS,
@@ -142,8 +143,7 @@ class PgFastPath:
         self._limit = limit
         self._window = window
         self._local = threading.local()
-        self._all: list[Any] = []
-        self._lock = threading.Lock()
+        self._all = KeptSet()  # this thread's connection is closed as it ends
 
     def _cursor(self) -> Any:
         cur = getattr(self._local, "cur", None)
@@ -153,18 +153,11 @@ class PgFastPath:
             conn = psycopg.connect(self._conninfo, autocommit=True)
             cur = conn.cursor()
             self._local.conn, self._local.cur = conn, cur
-            with self._lock:
-                self._all.append(conn)
+            self._local.kept = self._all.add(conn, _close_quietly)
         return cur
 
     def close(self) -> None:
-        with self._lock:
-            conns, self._all = self._all, []
-        import psycopg
-
-        for conn in conns:
-            with contextlib.suppress(psycopg.Error):  # a broken connection: nothing to release
-                conn.close()
+        self._all.release_all()
         self._local = threading.local()
 
     def try_credit(
@@ -199,16 +192,20 @@ class PgFastPath:
             cur.execute(self._sql, params)
             row = cur.fetchone()
         except psycopg.Error:
-            # A broken connection: forget it; the full path reports what is wrong.
-            conn = getattr(self._local, "conn", None)
-            self._local = threading.local()
-            if conn is not None:
-                with contextlib.suppress(psycopg.Error):
-                    conn.close()
+            # A broken connection: forget this thread's (closed as it goes), not the
+            # other threads' in use; the full path reports what is wrong.
+            self._local.conn = self._local.cur = self._local.kept = None
             return None
         if row is None or row[0] is None:
             return None
         return row  # type: ignore[no-any-return]
+
+
+def _close_quietly(conn: Any) -> None:
+    import psycopg
+
+    with contextlib.suppress(psycopg.Error):  # a broken connection: nothing to release
+        conn.close()
 
 
 def event_ref(event_id: int) -> EventRef:

@@ -58,6 +58,7 @@ from loyalcode.redemption.errors import (
 from loyalcode.redemption.events import EventRef, emit
 from loyalcode.redemption.fastpath import PgFastPath
 from loyalcode.redemption.fastpath import event_ref as fast_event
+from loyalcode.redemption.kept import KeptSet
 from loyalcode.redemption.settings import RedemptionSettings
 from loyalcode.redemption.sql import (
     BATCH_COLUMNS,
@@ -328,18 +329,14 @@ class Redeemer:
             else None
         )
         self._local = threading.local()
-        self._held: list[Connection] = []
-        self._held_lock = threading.Lock()
+        self._held = KeptSet()  # this thread's connection goes back to the pool as it ends
         self._window = self.settings.throttle_window_seconds
         self._limit = self.settings.throttle_failures
 
     def close(self) -> None:
         """Release the connections this Redeemer holds (and close the pool when it
         opened the database)."""
-        with self._held_lock:
-            held, self._held = self._held, []
-        for conn in held:
-            _close_quietly(conn)
+        self._held.release_all()
         self._local = threading.local()
         if self._fast is not None:
             self._fast.close()
@@ -365,8 +362,7 @@ class Redeemer:
         self._local.conn = conn
         self._local.raw = conn.connection.driver_connection
         self._local.cursor = self._local.raw.cursor()  # type: ignore[union-attr]
-        with self._held_lock:
-            self._held.append(conn)
+        self._local.kept = self._held.add(conn, _close_quietly)
         return conn
 
     def _broken(self, conn: Connection, err: exc.DBAPIError) -> Exception:
@@ -378,10 +374,7 @@ class Redeemer:
         return err
 
     def _drop(self, conn: Connection) -> None:
-        self._local.conn = None
-        with self._held_lock:
-            if conn in self._held:
-                self._held.remove(conn)
+        self._local.conn = self._local.kept = None  # the kept connection closes as it goes
         _close_quietly(conn)
 
     # --- the call -----------------------------------------------------------------------

@@ -10,6 +10,7 @@ duplicate event, and a typed outcome (never a raw database error) for the caller
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -224,3 +225,42 @@ def test_merge_called_again_while_the_first_merge_commits(shop, redeemer) -> Non
     _tombstones_hold_nothing(shop)
     shop.assert_balances_match_ledger()
     assert _total(shop) == 20
+
+
+# --- a Redeemer shared by threads that come and go ------------------------------------------
+
+
+@PG_ONLY
+def test_threads_that_end_give_their_connections_back(shop) -> None:
+    """A service that runs each request in a thread of its own: a Redeemer kept one
+    pooled connection (and one fast-path connection) per thread that ever redeemed,
+    for ever, so the pool ran dry and every later scan waited, then raised a raw
+    TimeoutError. A thread's connections are released when it ends."""
+    from loyalcode.codegen.context import Context
+    from loyalcode.codegen.db import make_engine
+    from loyalcode.redemption import Redeemer
+
+    engine = make_engine(shop.ctx.url, pool_size=2, max_overflow=0, pool_timeout=2)
+    redeemer = Redeemer(Context(url=shop.ctx.url, engine=engine, config=shop.ctx.config))
+
+    def request(seq: int) -> int:
+        redeemer.redeem(shop.code(seq), phone=PA, purchase_channel="GD-DIST")
+        redeemer.redeem(shop.code(seq + 100), phone=PA)  # the fast path
+        return int(redeemer._fast._local.conn.info.backend_pid)  # type: ignore[union-attr]
+
+    pids = []
+    try:
+        for seq in range(1, 7):  # one request after the other, each in a new thread
+            thread = ThreadPoolExecutor(max_workers=1)
+            pids.append(thread.submit(request, seq).result(timeout=30))
+            thread.shutdown(wait=True)  # the thread has ended
+        assert engine.pool.checkedout() == 0
+        with shop.ctx.engine.connect() as conn:
+            still = conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(:p)"),
+                                 {"p": pids}).scalar()
+            conn.rollback()
+        assert still == 0
+        shop.assert_balances_match_ledger()
+    finally:
+        redeemer.close()
+        engine.dispose()
