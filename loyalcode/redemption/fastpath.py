@@ -47,14 +47,8 @@ _STATE = (
     "AND (s.redeem_until IS NULL OR s.redeem_until >= CAST(:today AS date)) "
     "AND (CAST(:scan_region AS text) IS NULL OR s.channel_region IS NULL "
     " OR starts_with(CAST(:scan_region AS text), s.channel_region))), "
-    # The member's row, locked before anything is written and read again once locked: a
-    # merge that committed while this statement waited for the row leaves a tombstone
-    # (merged_into_id set), which is credited nothing (the full path then redoes the scan);
-    # its earned_total counts the scans that committed meanwhile (the tier test below).
-    "lk AS (SELECT m.id, m.earned_total FROM members m JOIN c ON m.id = c.member_id "
-    "WHERE m.merged_into_id IS NULL FOR NO KEY UPDATE OF m), "
     "k AS (SELECT s.*, {credited} AS credited, {tier_name} AS tier_name FROM c AS s "
-    "JOIN lk ON lk.id = s.member_id WHERE true{no_upgrade}), "
+    "WHERE true{no_upgrade}), "
     # The UNIQUE serial is the exactly-once guard, as on the full path.
     "r AS (INSERT INTO redemptions (serial, batch_id, member_id, channel_id, "
     "purchase_channel_id, points, scan_region, diversion, source, redeemed_at) "
@@ -63,17 +57,27 @@ _STATE = (
     "ON CONFLICT (serial) DO NOTHING RETURNING serial, member_id, points), "
     "l AS (INSERT INTO ledger (member_id, delta, kind, reason, redemption_serial, created_at) "
     "SELECT r.member_id, r.points, 'earn', 'code redeemed', r.serial, :now FROM r), "
+    # The member's row is written once, after the serial (the order of every writer:
+    # serial, then member). Waiting for the row re-checks the WHERE on its newest version:
+    # a merge that committed meanwhile left a tombstone, which matches nothing.
     "u AS (UPDATE members SET balance = members.balance + r.points, "
     "earned_total = members.earned_total + r.points FROM r "
-    "WHERE members.id = r.member_id RETURNING members.balance), "
+    "WHERE members.id = r.member_id AND members.merged_into_id IS NULL "
+    "RETURNING members.balance, members.earned_total), "
     "e AS (INSERT INTO events (type, member_id, payload, created_at) "
     "SELECT 'points_earned', k.member_id, CAST(jsonb_build_object("
     "'member', k.member_id, 'phone', CAST(:phone AS text), 'serial', CAST(:serial AS bigint), "
     "'batch', k.batch_id, 'sku', k.sku, 'points', k.credited, 'channel', k.channel_code, "
     "'tier', k.tier_name, 'balance', (SELECT balance FROM u)) AS json), :now "
     "FROM k WHERE EXISTS (SELECT 1 FROM r) RETURNING id) "
+    # What only the newest row tells: a tombstone (r written, u not), or an upgrade the
+    # snapshot could not see coming. Either undoes the whole statement (0007's function
+    # raises), and the full path decides.
     "SELECT (SELECT balance FROM u), (SELECT id FROM e), k.member_id, k.batch_id, k.sku, "
-    "k.credited, k.channel_code, k.channel_region FROM k"
+    "k.credited, k.channel_code, k.channel_region, "
+    "CASE WHEN EXISTS (SELECT 1 FROM r) AND NOT EXISTS (SELECT 1 FROM u) "
+    "THEN loyalcode_fall_back('the member was merged') "
+    "WHEN {upgrade_reached} THEN loyalcode_fall_back('a tier is reached') END FROM k"
 )
 
 def _literal(text: str) -> str:
@@ -92,7 +96,7 @@ def build_sql(tiers: Any | None) -> str:
     if tiers is None:
         return template.format(
             throttled=throttled, tier_columns="", tier_join="", credited="s.points",
-            tier_name="CAST(NULL AS text)", no_upgrade="",
+            tier_name="CAST(NULL AS text)", no_upgrade="", upgrade_reached="false",
         )
     levels = tiers.settings.tiers
     base = levels[0]
@@ -112,6 +116,8 @@ def build_sql(tiers: Any | None) -> str:
 
     credited_sql, next_sql = case(credited), case(next_threshold)
     window_sum = render(WINDOW_SUM.format(member="s.member_id"), pg=True)
+    newest = "(SELECT earned_total FROM u)"  # this scan and all committed before it
+    upgrade_next = next_sql.replace("s.phone_tier", "k.phone_tier")
     return template.format(
         throttled=throttled,
         tier_columns=", " + render(tiers.STATE_COLUMNS, pg=True),
@@ -120,17 +126,26 @@ def build_sql(tiers: Any | None) -> str:
         tier_name=case(lambda t: _literal(t.name)),
         # Only when this scan moves no one up a tier (an upgrade takes the full path).
         # The window sum is read only when even the lifetime earnings would reach the
-        # next tier (CASE: evaluated in order, the sub-select only in its branch). Both
-        # count what scans committed while this one waited for the row (lk's
-        # earned_total): the statement's snapshot alone misses them, and two scans that
-        # reach a tier together would each see the other's points missing.
+        # next tier (CASE: evaluated in order, the sub-select only in its branch).
         no_upgrade=(
             f" AND (CASE WHEN {next_sql} IS NULL THEN true "
-            f"WHEN lk.earned_total + {credited_sql} < {next_sql} THEN true "
-            f"ELSE ({window_sum}) + lk.earned_total - s.phone_earned_total "
-            f"+ {credited_sql} < {next_sql} END)"
+            f"WHEN s.phone_earned_total + {credited_sql} < {next_sql} THEN true "
+            f"ELSE ({window_sum}) + {credited_sql} < {next_sql} END)"
+        ),
+        # The same test once written, on the member's newest row: scans that committed
+        # while this one waited for the row are in its earned_total, not in the snapshot
+        # (two scans that reach a tier together would each miss the other's points).
+        upgrade_reached=(
+            f"(CASE WHEN {upgrade_next} IS NULL OR {newest} IS NULL THEN false "
+            f"WHEN {newest} < {upgrade_next} THEN false "
+            f"ELSE ({window_sum.replace('s.member_id', 'k.member_id')}) "
+            f"+ {newest} - k.phone_earned_total >= {upgrade_next} END)"
         ),
     )
+
+
+#: The SQLSTATE of ``loyalcode_fall_back()`` (migration 0007): the statement undid itself.
+FALL_BACK = "LC001"
 
 
 class PgFastPath:
@@ -191,14 +206,15 @@ class PgFastPath:
             cur = self._cursor()
             cur.execute(self._sql, params)
             row = cur.fetchone()
-        except psycopg.Error:
-            # A broken connection: forget this thread's (closed as it goes), not the
-            # other threads' in use; the full path reports what is wrong.
-            self._local.conn = self._local.cur = self._local.kept = None
-            return None
+        except psycopg.Error as err:
+            if err.sqlstate != FALL_BACK:
+                # A broken connection: forget this thread's (closed as it goes), not the
+                # other threads' in use; the full path reports what is wrong.
+                self._local.conn = self._local.cur = self._local.kept = None
+            return None  # (or the statement undid itself: the connection is fine)
         if row is None or row[0] is None:
             return None
-        return row  # type: ignore[no-any-return]
+        return row[:8]  # type: ignore[no-any-return]
 
 
 def _close_quietly(conn: Any) -> None:

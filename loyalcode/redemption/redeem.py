@@ -27,10 +27,12 @@ import datetime as dt
 import itertools
 import json
 import math
+import sqlite3
 import threading
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 from sqlalchemy import Connection, DateTime, bindparam, exc, text
 
 from loyalcode.codegen import db
@@ -185,31 +187,25 @@ _PHONE_OF = "SELECT phone FROM members WHERE id = :id"
 
 #: PostgreSQL: the redemption, its ledger entry, the balance and the points_earned
 #: event in one statement (data-modifying CTEs): one round trip instead of four. When
-#: the serial exists, ``r`` is empty and nothing else is written. The member's row is
-#: locked first (``lk``, before the serial, as the fast path and every other writer of
-#: the member take them: no deadlock) and read again once locked: when a merge made it
-#: a tombstone meanwhile, ``lk`` is empty, nothing is written, and the caller rolls
-#: back and redoes the scan (:class:`_MemberMerged`). ``r`` selects from ``lk``, hence
-#: the casts (no VALUES to give the parameters their columns' types).
+#: the serial exists, ``r`` is empty and nothing else is written. The balance UPDATE is
+#: re-checked on the member's newest row once it has waited for that row's lock: when a
+#: merge made it a tombstone meanwhile, ``u`` is empty though ``r`` is not, and the
+#: caller rolls back and redoes the scan (:class:`_MemberMerged`).
 _CREDIT_PG = (
-    "WITH lk AS (SELECT id FROM members WHERE id = :member_id AND merged_into_id IS NULL "
-    "FOR NO KEY UPDATE), "
-    "r AS (INSERT INTO redemptions (serial, batch_id, member_id, channel_id, "
-    "purchase_channel_id, points, scan_region, diversion, source, redeemed_at) "
-    "SELECT CAST(:serial AS bigint), CAST(:batch_id AS integer), lk.id, "
-    "CAST(:channel_id AS integer), CAST(:purchase_channel_id AS integer), "
-    "CAST(:points AS integer), CAST(:scan_region AS text), CAST(:diversion AS boolean), "
-    "CAST(:source AS text), CAST(:now AS timestamptz) FROM lk "
-    "ON CONFLICT (serial) DO NOTHING RETURNING serial), "
+    "WITH r AS (INSERT INTO redemptions (serial, batch_id, member_id, channel_id, "
+    "purchase_channel_id, points, scan_region, diversion, source, redeemed_at) VALUES (:serial, "
+    ":batch_id, :member_id, :channel_id, :purchase_channel_id, :points, :scan_region, :diversion, "
+    ":source, :now) ON CONFLICT (serial) DO NOTHING RETURNING serial), "
     "l AS (INSERT INTO ledger (member_id, delta, kind, reason, redemption_serial, created_at) "
     "SELECT :member_id, :points, 'earn', 'code redeemed', r.serial, :now FROM r), "
     "u AS (UPDATE members SET balance = balance + :points, earned_total = earned_total + :points "
-    "WHERE id = :member_id AND EXISTS (SELECT 1 FROM r) RETURNING balance, earned_total), "
+    "WHERE id = :member_id AND merged_into_id IS NULL "
+    "AND EXISTS (SELECT 1 FROM r) RETURNING balance, earned_total), "
     "e AS (INSERT INTO events (type, member_id, payload, created_at) "
     "SELECT 'points_earned', :member_id, CAST(CAST(:payload AS jsonb) "
     "|| jsonb_build_object('balance', (SELECT balance FROM u)) AS json), :now FROM r RETURNING id) "
     "SELECT (SELECT balance FROM u) AS balance, (SELECT id FROM e) AS event_id, "
-    "EXISTS (SELECT 1 FROM lk) AS live, (SELECT earned_total FROM u) AS earned_total"
+    "EXISTS (SELECT 1 FROM r) AS inserted, (SELECT earned_total FROM u) AS earned_total"
 )
 
 _CLONE = text(
@@ -300,6 +296,10 @@ class Redeemer:
         self._keyring = self.context.keyring()
         self._tz = self.settings.tzinfo()
         self._pg = pg = self.engine.dialect.name == "postgresql"
+        #: What the driver raises from the cursor the hot path runs statements on.
+        self._driver_errors: tuple[type[Exception], ...] = (
+            (psycopg.Error,) if pg else (sqlite3.Error,)
+        )
         # Loyalty (tiers.py): the tier multiplier and earn-time upgrades; None with one tier.
         self._tiers = EarnHook.build(self.context.config, pg)
         self._sql = {
@@ -365,13 +365,11 @@ class Redeemer:
         self._local.kept = self._held.add(conn, _close_quietly)
         return conn
 
-    def _broken(self, conn: Connection, err: exc.DBAPIError) -> Exception:
-        """Forget a connection a database error went through; the error to raise (a
-        missing schema says so)."""
+    def _broken(self, conn: Connection, err: BaseException) -> Exception:
+        """Forget a connection a database error went through (SQLAlchemy's, or the
+        driver's own from the hot path's cursor); the typed error to raise."""
         self._drop(conn)
-        if isinstance(err, (exc.OperationalError, exc.ProgrammingError)):
-            return db.translate_missing_schema(self.engine, err)
-        return err
+        return db.typed_error(self.engine, err)
 
     def _drop(self, conn: Connection) -> None:
         self._local.conn = self._local.kept = None  # the kept connection closes as it goes
@@ -447,7 +445,7 @@ class Redeemer:
                 with conn.begin():
                     self._clone_alert(conn, clone, when)
                 raise AlreadyRedeemed(same_member=False) from None
-        except exc.DBAPIError as err:
+        except (exc.DBAPIError, *self._driver_errors) as err:
             raise self._broken(conn, err) from None
 
     def _pg_transaction(self, conn: Connection, args: tuple[Any, ...]) -> RedemptionResult:
@@ -494,7 +492,7 @@ class Redeemer:
                 if since is not None:
                     raise Throttled(retry_after=self._retry_after(since, ts))
                 throttle.record_failure(conn, ids, ts, self._window)
-        except exc.DBAPIError as err:
+        except (exc.DBAPIError, *self._driver_errors) as err:
             raise self._broken(conn, err) from None
 
     def _retry_after(self, since: float, ts: float) -> int:
@@ -599,9 +597,9 @@ class Redeemer:
                 "scan_region": scan_region, "diversion": diversion, "source": source,
                 "payload": payload, "now": when,
             })
-            balance, event_id, live, earned_total = cur.fetchone()
+            balance, event_id, inserted, earned_total = cur.fetchone()
             if balance is None:
-                if not live:  # a tombstone now: nothing was written, redo the scan
+                if inserted:  # the member is a tombstone now: nothing may stay written
                     raise _MemberMerged()
                 self._already_redeemed(cur, serial, batch_id, member, joined)
         else:
