@@ -18,7 +18,13 @@ from typing import Any
 from sqlalchemy import Engine, MetaData, create_engine, event, exc, text
 from sqlalchemy.orm import DeclarativeBase
 
-from loyalcode.codegen.errors import DatabaseUnavailable, NotInitialized, SchemaOutOfDate
+from loyalcode.codegen.errors import (
+    DatabaseError,
+    DatabaseUnavailable,
+    LoyalcodeError,
+    NotInitialized,
+    SchemaOutOfDate,
+)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -115,6 +121,29 @@ def check_connection(engine: Engine) -> None:
     except exc.DBAPIError as err:
         reason = str(err.orig).strip().splitlines()[0] if err.orig else type(err).__name__
         raise DatabaseUnavailable(url=redact(str(engine.url)), reason=reason) from None
+
+
+def typed_error(engine: Engine, err: BaseException) -> LoyalcodeError:
+    """Any database error, wrapped by SQLAlchemy or raised by the driver itself (the
+    redemption hot path runs statements on the driver's cursor), as one of ours: no
+    schema is :class:`NotInitialized`; an operational error (no server, "database is
+    locked" past the busy timeout, a deadlock, a lock or statement timeout) is
+    :class:`DatabaseUnavailable`; anything else :class:`DatabaseError`. The reason is
+    the driver's first line (never its detail, which can quote values)."""
+    import sqlite3
+
+    import psycopg  # a dependency: the PostgreSQL driver
+
+    orig = err.orig if isinstance(err, exc.DBAPIError) and err.orig is not None else err
+    message = str(orig).strip()
+    lowered = message.lower()
+    if "no such table" in lowered or ("relation" in lowered and "does not exist" in lowered):
+        return NotInitialized(url=redact(str(engine.url)))
+    reason = message.splitlines()[0] if message else type(orig).__name__
+    operational = (exc.OperationalError, sqlite3.OperationalError, psycopg.OperationalError)
+    if isinstance(err, operational) or isinstance(orig, operational):
+        return DatabaseUnavailable(url=redact(str(engine.url)), reason=reason)
+    return DatabaseError(url=redact(str(engine.url)), reason=reason)
 
 
 def translate_missing_schema(engine: Engine, err: exc.DBAPIError) -> Exception:

@@ -45,6 +45,14 @@ class DatabaseUnavailable(LoyalcodeError):
     template = "Database {url} is not available: {reason}"
 
 
+class DatabaseError(LoyalcodeError):
+    """The database refused a statement for a reason other than being unreachable or
+    busy (those are :class:`DatabaseUnavailable`); the reason is the driver's first line."""
+
+    code = "database_error"
+    template = "Database {url} refused the operation: {reason}"
+
+
 class NotInitialized(LoyalcodeError):
     code = "not_initialized"
     template = "Database {url} is not initialised: run 'loyalcode init' first."
