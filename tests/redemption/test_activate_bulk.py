@@ -110,7 +110,9 @@ BAD_FILES = [
     ("601,700,GD-DIST\n720,710,GD-DIST\n", 2, "range_outside_batch", "FROM (sequence number 720) is after TO (710)"),
     ("601,700,GD-DIST\n900,1001,GD-DIST\n", 2, "range_outside_batch", "outside batch"),
     ("601,700,GD-DIST\n0,10,GD-DIST\n", 2, "range_outside_batch", "outside batch"),
-    ("601,700,GD-DIST\n701,ZZZZZZZZ,GD-DIST\n", 2, "invalid_input", "TO is neither a sequence number nor a visible serial"),
+    # "I" is outside the visible alphabet: never a visible serial, whatever the salt (an
+    # all-"Z" text decodes under some deployments' salts)
+    ("601,700,GD-DIST\n701,ZZZZZZZI,GD-DIST\n", 2, "invalid_input", "TO is neither a sequence number nor a visible serial"),
     ("601,700,GD-DIST\n7O1,710,GD-DIST\n", 2, "invalid_input", "FROM is neither"),
     ("601,700,GD-DIST\n\uff17\uff10\uff11,710,GD-DIST\n", 2, "invalid_input", "FROM is neither"),  # full width
     ("601,700,GD-DIST\n701,7\u00b20,GD-DIST\n", 2, "invalid_input", "TO is neither"),  # isdigit(), not isdecimal()
