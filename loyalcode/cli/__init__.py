@@ -9,6 +9,7 @@ when ``--json`` was given, and a non-zero exit code.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from collections.abc import Iterator
@@ -76,6 +77,18 @@ def notice(message: str) -> None:
     """A message for the person at the terminal: stderr, silenced by ``--quiet``."""
     if not state.quiet:
         typer.echo(message, err=True)
+
+
+def parse_date(value: str | None, field: str) -> dt.date | None:
+    """An option's ``YYYY-MM-DD`` (``None`` when not given), or :class:`InvalidDate`."""
+    from loyalcode.codegen.errors import InvalidDate
+
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise InvalidDate(value=value, field=field) from None
 
 
 def progress(length: int, label: str):  # type: ignore[no-untyped-def]

@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from loyalcode.cli import app, deployment, emit_json, notice
+from loyalcode.cli import app, deployment, emit_json, notice, parse_date
 from loyalcode.cli.redemption import events_app, member_app
 
 JSON = typer.Option(False, "--json", help="Machine-readable JSON on stdout.")
@@ -31,17 +31,6 @@ def _settings(ctx: Any) -> tuple[Any, Any]:
     from loyalcode.redemption.settings import RedemptionSettings
 
     return LoyaltySettings.from_config(ctx.config), RedemptionSettings.from_config(ctx.config)
-
-
-def _date(value: str | None, field: str) -> dt.date | None:
-    from loyalcode.codegen.errors import InvalidDate
-
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise InvalidDate(value=value, field=field) from None
 
 
 def _member(conn: Any, member_id: int | None, phone: str | None, openid: str | None) -> int:
@@ -138,8 +127,8 @@ def gift_add(
     with _context() as ctx, ctx.engine.connect() as conn, conn.begin():
         _, rsettings = _settings(ctx)
         tz = rsettings.tzinfo()
-        start = _date(active_from, "--from")
-        until = _date(active_until, "--until")
+        start = parse_date(active_from, "--from")
+        until = parse_date(active_until, "--until")
         info = add_gift(
             conn, sku=sku, name=name, points=points, stock=stock, per_member_limit=limit,
             active_from=dt.datetime.combine(start, dt.time(), tz) if start else None,
@@ -230,7 +219,7 @@ def points_expire(
         settings, rsettings = _settings(ctx)
         tz = rsettings.tzinfo()
         now = utc()
-        day = _date(as_of, "--as-of") or now.astimezone(tz).date()
+        day = parse_date(as_of, "--as-of") or now.astimezone(tz).date()
         run = expire_points(conn, settings, tz, as_of=day, now=now)
     if json_out:
         emit_json(run.to_dict())

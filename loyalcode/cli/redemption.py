@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from loyalcode.cli import app, deployment, emit_json, progress, state
+from loyalcode.cli import app, deployment, emit_json, parse_date, progress, state
 
 JSON = typer.Option(False, "--json", help="Machine-readable JSON on stdout.")
 
@@ -259,7 +259,7 @@ def events_purge(
     """Delete acknowledged events acknowledged before a day; pending ones always stay."""
     import datetime as dt
 
-    from loyalcode.codegen.errors import InvalidDate, InvalidInput
+    from loyalcode.codegen.errors import InvalidInput
     from loyalcode.redemption.events import PURGE_CHUNK, id_range, purge_acknowledged
     from loyalcode.redemption.settings import RedemptionSettings
     from loyalcode.redemption.timeutil import utc
@@ -268,11 +268,8 @@ def events_purge(
         raise InvalidInput("Name the cut-off: --before YYYY-MM-DD or --older-than DAYS.")
     with _context() as ctx:
         tz = RedemptionSettings.from_config(ctx.config).tzinfo()
-        if before is not None:
-            try:
-                day = dt.date.fromisoformat(before)
-            except ValueError:
-                raise InvalidDate(value=before, field="--before") from None
+        day = parse_date(before, "--before")
+        if day is not None:
             cutoff = dt.datetime.combine(day, dt.time(), tz)  # the day starts in local time
         else:
             cutoff = utc() - dt.timedelta(days=older_than or 0)

@@ -147,14 +147,9 @@ def typed_error(engine: Engine, err: BaseException) -> LoyalcodeError:
 
 
 def translate_missing_schema(engine: Engine, err: exc.DBAPIError) -> Exception:
-    """Turn "no such table" into :class:`NotInitialized`; other errors pass through."""
-    message = str(err.orig).lower() if err.orig else ""
-    if "no such table" in message or ("relation" in message and "does not exist" in message):
-        return NotInitialized(url=redact(str(engine.url)))
-    if isinstance(err, exc.OperationalError):
-        reason = str(err.orig).strip().splitlines()[0] if err.orig else type(err).__name__
-        return DatabaseUnavailable(url=redact(str(engine.url)), reason=reason)
-    return err
+    """:func:`typed_error` for "no schema" and "unavailable"; other errors pass through."""
+    typed = typed_error(engine, err)
+    return err if isinstance(typed, DatabaseError) else typed
 
 
 # --- migrations ---------------------------------------------------------------------

@@ -101,11 +101,7 @@ def activate(
 
     The caller owns the transaction. A void batch is refused (``batch_void``).
     """
-    batch = get_batch(session, batch_id)
-    # One activation of a batch at a time (PostgreSQL; SQLite's writer lock already is),
-    # and its status as it stands once locked: a void committed meanwhile is seen.
-    session.refresh(batch, with_for_update=True)
-    require_not_void(batch)
+    batch = _locked_batch(session, batch_id)
     if channel is not None:
         channel_row = get_channel(session, channel)
     elif batch.channel is not None:
@@ -113,12 +109,29 @@ def activate(
     else:
         raise InvalidInput(f"Batch {batch.id} has no default channel: name one with --channel.")
     start, end = seq_range(batch, seq_from, seq_to)
+    return _record(session, batch, channel_row, start, end, utc(now))
+
+
+def _locked_batch(session: Session, batch_id: int | str) -> Batch:
+    """The batch, locked, and refused if void. One activation of a batch at a time
+    (PostgreSQL; SQLite's writer lock already is), and its status as it stands once
+    locked: a void committed meanwhile is seen."""
+    batch = get_batch(session, batch_id)
+    session.refresh(batch, with_for_update=True)
+    require_not_void(batch)
+    return batch
+
+
+def _record(session: Session, batch: Batch, channel_row: Channel, start: int, end: int,
+            now: dt.datetime) -> ActivationInfo:
+    """Write the activation of seqs ``start..end`` of a locked batch and lay it over
+    the spans."""
     row = Activation(
         batch_id=batch.id,
         serial_start=batch.serial_start + start - 1,
         serial_end=batch.serial_start + end,
         channel_id=channel_row.id,
-        created_at=utc(now),
+        created_at=now,
     )
     session.add(row)
     if batch.status == "created":
@@ -405,12 +418,16 @@ def activate_many(
     :func:`check_ranges` checks them all first, so a bad range writes nothing.
     The activations share the moment ``now``; ``on_progress(1)`` follows each range.
     """
+    batch = _locked_batch(session, batch_id)  # once, not once a range
     checked = check_ranges(session, batch_id, ranges, channel=channel)
     moment = utc(now)
+    channels: dict[str, Channel] = {}
     done = []
     for r in checked:
-        done.append(activate(session, batch_id, channel=r.channel, seq_from=r.seq_from,
-                             seq_to=r.seq_to, now=moment))
+        code = r.channel or ""  # check_ranges named every range's channel
+        if code not in channels:
+            channels[code] = get_channel(session, code)
+        done.append(_record(session, batch, channels[code], r.seq_from, r.seq_to, moment))
         if on_progress is not None:
             on_progress(1)
     return done

@@ -38,7 +38,7 @@ _STATE = (
     "({throttled}) AS throttled_since, pm.id AS member_id, "
     f"{OPENID_MEMBER}, {BATCH_COLUMNS}{{tier_columns}} {BATCH_FROM}{PHONE_MEMBER_JOIN}"
     "{tier_join}), "
-    "c AS (SELECT s.* FROM s "
+    "k AS (SELECT s.*, {credited} AS credited, {tier_name} AS tier_name FROM s "
     "WHERE s.throttled_since IS NULL AND s.member_id IS NOT NULL "
     "AND (CAST(:openid AS text) IS NULL OR s.openid_member = s.member_id) "
     "AND s.batch_id IS NOT NULL AND CAST(:serial AS bigint) < s.serial_end "
@@ -46,9 +46,7 @@ _STATE = (
     "AND (s.redeem_from IS NULL OR s.redeem_from <= CAST(:today AS date)) "
     "AND (s.redeem_until IS NULL OR s.redeem_until >= CAST(:today AS date)) "
     "AND (CAST(:scan_region AS text) IS NULL OR s.channel_region IS NULL "
-    " OR starts_with(CAST(:scan_region AS text), s.channel_region))), "
-    "k AS (SELECT s.*, {credited} AS credited, {tier_name} AS tier_name FROM c AS s "
-    "WHERE true{no_upgrade}), "
+    " OR starts_with(CAST(:scan_region AS text), s.channel_region)){no_upgrade}), "
     # The UNIQUE serial is the exactly-once guard, as on the full path.
     "r AS (INSERT INTO redemptions (serial, batch_id, member_id, channel_id, "
     "purchase_channel_id, points, scan_region, diversion, source, redeemed_at) "
@@ -101,9 +99,9 @@ def build_sql(tiers: Any | None) -> str:
     levels = tiers.settings.tiers
     base = levels[0]
 
-    def case(value_of: Any) -> str:
+    def case(value_of: Any, row: str = "s") -> str:
         whens = " ".join(f"WHEN {_literal(t.name)} THEN {value_of(t)}" for t in levels)
-        return f"(CASE s.phone_tier {whens} ELSE {value_of(base)} END)"
+        return f"(CASE {row}.phone_tier {whens} ELSE {value_of(base)} END)"
 
     def credited(t: Any) -> str:
         if t.multiplier == 1.0:
@@ -117,7 +115,8 @@ def build_sql(tiers: Any | None) -> str:
     credited_sql, next_sql = case(credited), case(next_threshold)
     window_sum = render(WINDOW_SUM.format(member="s.member_id"), pg=True)
     newest = "(SELECT earned_total FROM u)"  # this scan and all committed before it
-    upgrade_next = next_sql.replace("s.phone_tier", "k.phone_tier")
+    next_of_k = case(next_threshold, row="k")
+    window_sum_of_k = render(WINDOW_SUM.format(member="k.member_id"), pg=True)
     return template.format(
         throttled=throttled,
         tier_columns=", " + render(tiers.STATE_COLUMNS, pg=True),
@@ -136,10 +135,9 @@ def build_sql(tiers: Any | None) -> str:
         # while this one waited for the row are in its earned_total, not in the snapshot
         # (two scans that reach a tier together would each miss the other's points).
         upgrade_reached=(
-            f"(CASE WHEN {upgrade_next} IS NULL OR {newest} IS NULL THEN false "
-            f"WHEN {newest} < {upgrade_next} THEN false "
-            f"ELSE ({window_sum.replace('s.member_id', 'k.member_id')}) "
-            f"+ {newest} - k.phone_earned_total >= {upgrade_next} END)"
+            f"(CASE WHEN {next_of_k} IS NULL OR {newest} IS NULL THEN false "
+            f"WHEN {newest} < {next_of_k} THEN false "
+            f"ELSE ({window_sum_of_k}) + {newest} - k.phone_earned_total >= {next_of_k} END)"
         ),
     )
 

@@ -29,6 +29,7 @@ from loyalcode.codegen.codeformat import MAX_SERIAL
 from loyalcode.codegen.visible import VisibleSerials, for_salt
 from loyalcode.redemption.activation import decode_visible
 from loyalcode.redemption.settings import RedemptionSettings
+from loyalcode.redemption.sql import code_joins
 from loyalcode.redemption.timeutil import from_db, utc
 
 #: The one-word states, in the order a scan's checks meet them (as ``redeem`` does).
@@ -171,24 +172,17 @@ def parse_serial(text: str, serials: VisibleSerials) -> int | None:
     return serial if serial is not None and serial <= MAX_SERIAL else None
 
 
-# The batch whose range starts at or below each serial and the activation span that
-# does (one index probe each, as in sql.BATCH_FROM), their channel, the redemption
-# with its member and channels, and the clone alert: one statement for a chunk.
+# The batch, activation span and channel of each serial (sql.code_joins, as a scan
+# reads them), the redemption with its member and channels, and the clone alert: one
+# statement for a chunk.
 _FACTS = (
     "WITH s(serial) AS (VALUES {values}) "
-    "SELECT s.serial, b.id AS batch_id, b.serial_start, b.sku, b.name, b.status, "
+    "SELECT s.serial, b.id AS batch_id, b.serial_start, b.serial_end, b.sku, b.name, b.status, "
     "b.redeem_from, b.redeem_until, c.code AS channel, act.created_at AS activated_at, "
     "r.redeemed_at, r.member_id, m.phone, r.points, rc.code AS redeemed_channel, "
     "pc.code AS purchase_channel, r.scan_region, r.diversion, "
     "ca.created_at AS alerted_at, ca.attempted_by_id "
-    "FROM s "
-    "LEFT JOIN batches b ON b.id = (SELECT b2.id FROM batches b2 "
-    " WHERE b2.serial_start <= s.serial ORDER BY b2.serial_start DESC LIMIT 1) "
-    " AND b.serial_end > s.serial "
-    "LEFT JOIN activation_spans a ON a.id = (SELECT a2.id FROM activation_spans a2 "
-    " WHERE a2.serial_start <= s.serial ORDER BY a2.serial_start DESC LIMIT 1) "
-    " AND a.serial_end > s.serial AND a.batch_id = b.id "
-    "LEFT JOIN channels c ON c.id = a.channel_id "
+    f"FROM s {code_joins('s.serial')} "
     "LEFT JOIN activations act ON act.id = a.activation_id "
     "LEFT JOIN redemptions r ON r.serial = s.serial "
     "LEFT JOIN members m ON m.id = r.member_id "
@@ -268,7 +262,7 @@ def _facts(conn: Connection | Session, serials: Sequence[int]) -> dict[int, dict
 
 
 def _info(line: int, visible: str, f: dict[str, Any], today: dt.date) -> SerialInfo:
-    if f["batch_id"] is None:
+    if f["batch_id"] is None or int(f["serial"]) >= int(f["serial_end"]):  # in no batch
         return SerialInfo(line=line, status="ok", visible=visible, serial=int(f["serial"]),
                           state="unknown")
     batch = BatchRef(id=int(f["batch_id"]), sku=f["sku"], name=f["name"], status=f["status"],

@@ -30,19 +30,25 @@ BATCH_COLUMNS = (
     "b.redeem_until, a.channel_id, c.code AS channel_code, c.region AS channel_region"
 )
 
-#: One row whatever is found (``x``), the batch whose range starts at or below the
-#: serial (one index probe), the activation span that starts at or below it (one more:
-#: spans are disjoint, so it is the only one that can cover the serial) if it reaches
-#: the serial, and its channel: the newest activation's, however many the batch had.
-BATCH_FROM = (
-    "FROM (SELECT 1 AS one) AS x "
-    "LEFT JOIN batches b ON b.id = (SELECT b2.id FROM batches b2 WHERE b2.serial_start <= :serial "
-    " ORDER BY b2.serial_start DESC LIMIT 1) "
-    "LEFT JOIN activation_spans a ON a.id = (SELECT a2.id FROM activation_spans a2 "
-    " WHERE a2.serial_start <= :serial ORDER BY a2.serial_start DESC LIMIT 1) "
-    " AND a.serial_end > :serial AND a.batch_id = b.id "
-    "LEFT JOIN channels c ON c.id = a.channel_id"
-)
+def code_joins(serial: str) -> str:
+    """For the serial ``serial`` (a parameter, or a column of a row source): the batch
+    whose range starts at or below it (``b``, one index probe; the caller compares
+    ``b.serial_end``), the activation span that starts at or below it (``a``, one more:
+    spans are disjoint, so it is the only one that can cover the serial) if it reaches
+    the serial, and its channel (``c``): the newest activation's, however many the
+    batch had."""
+    return (
+        "LEFT JOIN batches b ON b.id = (SELECT b2.id FROM batches b2 "
+        f"WHERE b2.serial_start <= {serial} ORDER BY b2.serial_start DESC LIMIT 1) "
+        "LEFT JOIN activation_spans a ON a.id = (SELECT a2.id FROM activation_spans a2 "
+        f"WHERE a2.serial_start <= {serial} ORDER BY a2.serial_start DESC LIMIT 1) "
+        f"AND a.serial_end > {serial} AND a.batch_id = b.id "
+        "LEFT JOIN channels c ON c.id = a.channel_id"
+    )
+
+
+#: One row whatever is found (``x``), with :func:`code_joins` of the ``:serial``.
+BATCH_FROM = "FROM (SELECT 1 AS one) AS x " + code_joins(":serial")
 
 #: The member the scan's phone names (``pm``, no row: none), joined once so that every
 #: column of it (id, balance, tier) costs one index probe in all.
