@@ -50,7 +50,7 @@ HISTORY_FROM = (
 
 def lookup_runner(url: str, from_sql: str) -> tuple[Any, Any]:
     """``(run, close)``: ``run(serials)`` reads each serial's batch and channel."""
-    from loyalcode.redemption.sql import render
+    from loyalcode.store.sql import render
 
     pg = url.startswith("postgresql")
     sql = render("SELECT b.id, c.code " + from_sql, pg)
@@ -71,11 +71,11 @@ def lookup_runner(url: str, from_sql: str) -> tuple[Any, Any]:
 
 
 def bench(kind: str, activations: int, n: int) -> dict[str, Any]:
-    from loyalcode.codegen.batches import create_batch
+    from loyalcode.channels.activation import activate
+    from loyalcode.channels.batches import create_batch
+    from loyalcode.channels.sql import BATCH_FROM
     from loyalcode.codegen.codec import codes_for_range
-    from loyalcode.codegen.context import open_context
-    from loyalcode.redemption.activation import activate
-    from loyalcode.redemption.sql import BATCH_FROM
+    from loyalcode.store.context import open_context
 
     url, _facts, cleanup = b.make_database(kind, 10)
     try:

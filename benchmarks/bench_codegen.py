@@ -120,7 +120,7 @@ def bench_derive(n: int, repeats: int) -> dict[str, Any]:
     import numpy as np
 
     from loyalcode.codegen.codec import derive_chars
-    from loyalcode.codegen.keys import Keyring
+    from loyalcode.store.keys import Keyring
 
     ring = Keyring(bytes.fromhex(KEY_HEX))
     chunk = 262_144
@@ -157,8 +157,8 @@ def bench_derive(n: int, repeats: int) -> dict[str, Any]:
 
 
 def bench_create(workdir: Path, quantity: int, repeats: int) -> dict[str, Any]:
-    from loyalcode.codegen.batches import create_batch
-    from loyalcode.codegen.context import open_context
+    from loyalcode.channels.batches import create_batch
+    from loyalcode.store.context import open_context
 
     walls, cpus = [], []
     for _ in range(repeats):
@@ -212,7 +212,7 @@ def bench_export(workdir: Path, sizes: list[int], repeats: int) -> dict[str, Any
                       "bytes": size}
     # naive: per-code encode() and an f-string line, written one by one
     from loyalcode.codegen.codec import encode
-    from loyalcode.codegen.keys import Keyring
+    from loyalcode.store.keys import Keyring
 
     ring = Keyring(bytes.fromhex(KEY_HEX))
     naive_n = 100_000
@@ -244,7 +244,7 @@ def bench_check(workdir: Path, n: int, repeats: int) -> dict[str, Any]:
     _, _, _ = _cli(workdir, "export", str(batch), "--format", "txt", "--out", str(codes_file))
     # the printed form, grouped, one per line (what a QA scanner log looks like)
     from loyalcode.codegen.codec import decode_scan
-    from loyalcode.codegen.keys import Keyring
+    from loyalcode.store.keys import Keyring
 
     ring = Keyring(bytes.fromhex(KEY_HEX))
     lines = codes_file.read_text().splitlines()

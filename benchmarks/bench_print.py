@@ -46,8 +46,8 @@ class FakeBatch:
 
 
 def label_chunks(count: int, chunk_size: int = 4096):  # type: ignore[no-untyped-def]
-    from loyalcode.codegen.keys import Keyring
     from loyalcode.codegen.labels import iter_label_chunks
+    from loyalcode.store.keys import Keyring
 
     return iter_label_chunks(FakeBatch(), Keyring(KEY), 1, count, with_serial=True,
                              visible_salt="bench-salt", chunk_size=chunk_size)

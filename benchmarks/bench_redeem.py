@@ -60,11 +60,11 @@ def make_database(kind: str, quantity: int) -> tuple[str, dict[str, Any], Any]:
     """A fresh deployment: url, facts (batch, serial ranges, member ids), cleanup."""
     from sqlalchemy import text
 
-    from loyalcode.codegen.batches import create_batch
-    from loyalcode.codegen.channels import add_channel
-    from loyalcode.codegen.context import open_context
-    from loyalcode.codegen.deployment import init_deployment
-    from loyalcode.redemption.activation import activate
+    from loyalcode.channels.activation import activate
+    from loyalcode.channels.batches import create_batch
+    from loyalcode.channels.tree import add_channel
+    from loyalcode.store.context import open_context
+    from loyalcode.store.deployment import init_deployment
 
     url, cleanup = scratch_database(kind)
     ctx = open_context(url)
@@ -213,7 +213,7 @@ def _stats(rate: float, lat: list[float]) -> dict[str, float]:
 
 def sqlite_connect(url: str) -> Any:
     """The baseline's connection, set up as the library's engine sets up its own
-    (``loyalcode.codegen.db``): WAL, synchronous=NORMAL and the schema's foreign keys
+    (``loyalcode.store.db``): WAL, synchronous=NORMAL and the schema's foreign keys
     enforced, as PostgreSQL always enforces them. ``--sqlite-no-fk`` turns them off."""
     import sqlite3
 
@@ -251,7 +251,7 @@ def split(items: list[Any], parts: int) -> list[list[Any]]:
 
 def bench_db(kind: str, procs: int, n: int, repeat: int) -> dict[str, Any]:
     from loyalcode.codegen.codec import codes_for_range
-    from loyalcode.codegen.context import open_context
+    from loyalcode.store.context import open_context
 
     url, facts, cleanup = make_database(kind, n * repeat)
     try:
@@ -292,7 +292,7 @@ def check_consistency(url: str) -> None:
     """After a run: one ledger entry per redemption, balances equal ledger sums."""
     from sqlalchemy import text
 
-    from loyalcode.codegen.db import make_engine
+    from loyalcode.store.db import make_engine
 
     engine = make_engine(url)
     with engine.connect() as conn:
@@ -313,7 +313,7 @@ def bench_reject(n: int, repeat: int) -> dict[str, Any]:
     from loyalcode.codegen.checkchar import calc_check_symbol
     from loyalcode.codegen.codec import decode_scan
     from loyalcode.codegen.codeformat import ALPHABET
-    from loyalcode.codegen.errors import RedemptionError
+    from loyalcode.errors import RedemptionError
     from loyalcode.redemption import Redeemer
 
     url, _, cleanup = make_database("sqlite", 10)

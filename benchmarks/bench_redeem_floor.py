@@ -72,12 +72,12 @@ def main() -> None:
     os.environ.setdefault("LOYALCODE_KEY", os.urandom(32).hex())
     from sqlalchemy import text
 
-    from loyalcode.codegen.batches import create_batch
+    from loyalcode.channels.activation import activate
+    from loyalcode.channels.batches import create_batch
     from loyalcode.codegen.codec import codes_for_range
-    from loyalcode.codegen.context import open_context
-    from loyalcode.codegen.keys import Keyring
     from loyalcode.redemption import Redeemer
-    from loyalcode.redemption.activation import activate
+    from loyalcode.store.context import open_context
+    from loyalcode.store.keys import Keyring
 
     warm = 200
     url, facts, cleanup = b.make_database("sqlite", n + warm)

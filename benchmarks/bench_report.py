@@ -110,8 +110,8 @@ def _load(engine: Any, data: dict[str, list[tuple[Any, ...]]]) -> float:
 def _gift_orders(engine: Any) -> None:
     from sqlalchemy import text
 
-    from loyalcode.redemption import points
-    from loyalcode.redemption.gifts import add_gift
+    from loyalcode.loyalty import points
+    from loyalcode.loyalty.gifts import add_gift
 
     with engine.begin() as conn:
         add_gift(conn, sku="MUG", name="Mug", points=10, stock=10_000, now=T0)
@@ -157,8 +157,8 @@ def _median(fn: Any, repeat: int) -> float:
 
 
 def run(kind: str, n: int, repeat: int) -> dict[str, Any]:
-    from loyalcode.codegen import db
-    from loyalcode.redemption.reports import build_report
+    from loyalcode.reports.report import build_report
+    from loyalcode.store import db
 
     url, cleanup = scratch_database(kind)
     engine = db.make_engine(url)
@@ -173,7 +173,7 @@ def run(kind: str, n: int, repeat: int) -> dict[str, Any]:
                                "load_s": round(load, 1), "figures": {}}
         for by in ("batch", "channel", "region", "day"):
             for batch in (None, 7):
-                def lib() -> Any:
+                def lib(by: str = by, batch: Any = batch) -> Any:
                     with engine.connect() as conn:
                         r = build_report(conn, by=by, batch=batch)
                         conn.rollback()
@@ -183,7 +183,7 @@ def run(kind: str, n: int, repeat: int) -> dict[str, Any]:
                 base = naive(engine, by, batch)
                 assert sum(r.codes_redeemed for r in report.rows) == sum(v[0] for v in base.values())
                 lib_s = _median(lib, repeat)
-                base_s = _median(lambda: naive(engine, by, batch), max(1, repeat // 2))
+                base_s = _median(lambda by=by, batch=batch: naive(engine, by, batch), max(1, repeat // 2))
                 name = f"by {by}" + (f", batch {batch}" if batch else "")
                 out["figures"][name] = {"report_s": round(lib_s, 3), "naive_s": round(base_s, 3),
                                         "speedup": round(base_s / lib_s, 1)}

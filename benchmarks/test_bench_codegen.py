@@ -13,7 +13,7 @@ from bench_codegen import KEY_HEX, naive_per_code, naive_per_symbol
 from loyalcode.codegen import codec
 from loyalcode.codegen.checking import check_codes
 from loyalcode.codegen.codeformat import group
-from loyalcode.codegen.keys import Keyring
+from loyalcode.store.keys import Keyring
 
 RING = Keyring(bytes.fromhex(KEY_HEX))
 N = 65_536

@@ -26,6 +26,10 @@ PG_URL = os.environ.get(
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 TEST_KEY = "7c1f0a9e3b5d4c2a8e6f1b0d9c7a5e3f2b4d6c8a0e1f3b5d7c9a2e4f6b8d0c1a"
 
+# Fixtures that several packages' tests share: databases initialised by the CLI, the
+# shop (a batch, channels, a Redeemer) and the loyalty helpers on top of it.
+pytest_plugins = ["tests.dbs", "tests.shop", "tests.loyal"]
+
 _pg_state: dict[str, Any] = {}
 
 
@@ -97,8 +101,8 @@ def key_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
 @pytest.fixture
 def db_url(empty_db_url: str, key_env: str) -> str:
     """A database of each kind, migrated to head and initialised with the test key."""
-    from loyalcode.codegen.context import open_context
-    from loyalcode.codegen.deployment import init_deployment
+    from loyalcode.store.context import open_context
+    from loyalcode.store.deployment import init_deployment
 
     ctx = open_context(empty_db_url)
     init_deployment(ctx)
@@ -108,8 +112,8 @@ def db_url(empty_db_url: str, key_env: str) -> str:
 
 @pytest.fixture
 def ctx(db_url: str) -> Iterator[Any]:
-    """An open :class:`loyalcode.codegen.context.Context` on ``db_url``."""
-    from loyalcode.codegen.context import open_context
+    """An open :class:`loyalcode.store.context.Context` on ``db_url``."""
+    from loyalcode.store.context import open_context
 
     c = open_context(db_url)
     yield c
@@ -119,7 +123,7 @@ def ctx(db_url: str) -> Iterator[Any]:
 @pytest.fixture
 def keyring(key_env: str) -> Any:
     """The test key's keyring."""
-    from loyalcode.codegen.keys import Keyring
+    from loyalcode.store.keys import Keyring
 
     return Keyring(bytes.fromhex(key_env))
 
@@ -174,7 +178,7 @@ class Cli:
         env = {**os.environ, **self.env}
         proc = subprocess.run(
             [sys.executable, "-m", "loyalcode", "--db", self.db_url, *args],
-            input=stdin, capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout,
+            check=False, input=stdin, capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout,
         )
         return CliResult(proc.returncode, proc.stdout, proc.stderr)
 

@@ -14,11 +14,11 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TextIO, cast
 
 import typer
 
-from loyalcode.codegen.errors import LoyalcodeError
+from loyalcode.errors import LoyalcodeError
 
 app = typer.Typer(
     name="loyalcode",
@@ -53,7 +53,7 @@ def root(
 
 def open_deployment() -> Any:
     """The deployment (database, settings, key) that ``--db`` or the environment names."""
-    from loyalcode.codegen.context import open_context
+    from loyalcode.store.context import open_context
 
     return open_context(state.db_url)
 
@@ -81,7 +81,7 @@ def notice(message: str) -> None:
 
 def parse_date(value: str | None, field: str) -> dt.date | None:
     """An option's ``YYYY-MM-DD`` (``None`` when not given), or :class:`InvalidDate`."""
-    from loyalcode.codegen.errors import InvalidDate
+    from loyalcode.errors import InvalidDate
 
     if value is None:
         return None
@@ -96,7 +96,7 @@ def progress(length: int, label: str):  # type: ignore[no-untyped-def]
     return typer.progressbar(
         length=length,
         label=label,
-        file=sys.stderr if not state.quiet else _NullFile(),
+        file=sys.stderr if not state.quiet else cast(TextIO, _NullFile()),
         show_eta=True,
         show_percent=True,
     )
@@ -118,7 +118,12 @@ def register_commands() -> None:
 
     The modules stay light to import: heavy libraries load inside the commands.
     """
-    from loyalcode.cli import codegen, loyalty, printing, redemption, service  # noqa: F401
+    import importlib
+
+    # In the order `loyalcode --help` lists them: set-up, codes, shipping, printing,
+    # the scan, the programme, the outbox, the reports.
+    for area in ("store", "codegen", "channels", "printing", "redemption", "loyalty", "events", "reports"):
+        importlib.import_module(f"loyalcode.cli.{area}")
 
 
 def _wants_json(argv: list[str]) -> bool:

@@ -1,4 +1,4 @@
-"""Commands of the code-generation core: init, db, channel, batch, export, check."""
+"""Commands of the hidden code: batch create|list|show|void, export, check."""
 
 from __future__ import annotations
 
@@ -10,15 +10,11 @@ from pathlib import Path
 import typer
 
 from loyalcode.cli import app, emit_json, notice, open_deployment, progress
-from loyalcode.codegen.errors import InvalidInput, LoyalcodeError
+from loyalcode.errors import InvalidInput, LoyalcodeError
 
 JSON = typer.Option(False, "--json", help="Machine-readable JSON on stdout.")
 
-db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
-channel_app = typer.Typer(help="Distribution channels (distributor, wholesaler, ...).", no_args_is_help=True)
 batch_app = typer.Typer(help="Batches of hidden codes.", no_args_is_help=True)
-app.add_typer(db_app, name="db")
-app.add_typer(channel_app, name="channel")
 app.add_typer(batch_app, name="batch")
 
 
@@ -28,116 +24,7 @@ _context = open_deployment  # a short-lived command: the process exit closes the
 # --- init and db --------------------------------------------------------------------
 
 
-@app.command()
-def init(json_out: bool = JSON) -> None:
-    """Create or upgrade the database and create the key file if the database has none."""
-    from loyalcode.codegen.deployment import init_deployment
-
-    result = init_deployment(_context())
-    if json_out:
-        emit_json(result.to_dict())
-        return
-    typer.echo(f"Database {result.database} is at revision {result.revision}.")
-    if result.key_created:
-        notice(
-            f"Created a new key in {result.key_source} (fingerprint {result.fingerprint}).\n"
-            "KEEP IT SAFE AND BACK IT UP: the key is needed to export, print, check and "
-            "redeem codes. Losing it makes every code issued under it worthless; anyone "
-            "holding it can make valid codes."
-        )
-    elif result.key_adopted:
-        notice(f"Using the key from {result.key_source} (fingerprint {result.fingerprint}).")
-    else:
-        notice(f"Key from {result.key_source} matches this database (fingerprint {result.fingerprint}).")
-
-
-@db_app.command("upgrade")
-def db_upgrade(json_out: bool = JSON) -> None:
-    """Apply the migrations up to the newest."""
-    from loyalcode.codegen import db
-
-    ctx = _context()
-    db.upgrade(ctx.engine)
-    revision = db.current_revision(ctx.engine)
-    if json_out:
-        emit_json({"database": db.redact(ctx.url), "revision": revision})
-    else:
-        typer.echo(f"Database {db.redact(ctx.url)} is at revision {revision}.")
-
-
-class SchemaDrift(LoyalcodeError):
-    code = "schema_drift"
-    template = "{detail}"
-
-
-@db_app.command("check")
-def db_check(json_out: bool = JSON) -> None:
-    """Check that the database is at the newest migration and matches the models."""
-    from loyalcode.codegen import db
-
-    ctx = _context()
-    ctx.require_database()  # a check creates nothing
-    db.check_connection(ctx.engine)
-    current, head = db.current_revision(ctx.engine), db.head_revision()
-    diffs = db.drift(ctx.engine) if current == head else []
-    # One JSON document on stdout either way: the body when clean, else the error
-    # (with the revisions as facts), never both.
-    if current != head:
-        raise SchemaDrift(
-            detail=f"Database is at {current}, the newest migration is {head}: run 'loyalcode db upgrade'.",
-            revision=current,
-            head=head,
-        )
-    if diffs:
-        raise SchemaDrift(
-            detail=f"Database schema differs from the models in {len(diffs)} place(s): "
-            + "; ".join(str(d) for d in diffs[:3]).replace("\n", " "),
-            revision=current,
-            head=head,
-        )
-    if json_out:
-        emit_json({"revision": current, "head": head, "drift": []})
-    else:
-        typer.echo(f"Database is at {head}; no drift.")
-
-
 # --- channels -----------------------------------------------------------------------
-
-
-@channel_app.command("add")
-def channel_add(
-    code: str = typer.Argument(..., help="Channel code, e.g. GD-DIST-01."),
-    name: str = typer.Option(..., "--name", help="Display name."),
-    kind: str = typer.Option(..., "--kind", help="distributor | wholesaler | retailer | ecommerce."),
-    region: str = typer.Option(..., "--region", help="GB/T 2260 region code: 2, 4 or 6 digits."),
-    parent: str | None = typer.Option(None, "--parent", help="Parent channel code."),
-    json_out: bool = JSON,
-) -> None:
-    """Add a channel to the distribution tree."""
-    from loyalcode.codegen.channels import ChannelInfo, add_channel
-
-    ctx = _context()
-    with ctx.session() as s, s.begin():
-        info = ChannelInfo.of(add_channel(s, code, name=name, kind=kind, region=region, parent=parent))
-    if json_out:
-        emit_json(info.to_dict())
-    else:
-        typer.echo(f"Channel {info.code} ({info.kind}, region {info.region}) added.")
-
-
-@channel_app.command("list")
-def channel_list(json_out: bool = JSON) -> None:
-    """List the channels."""
-    from loyalcode.codegen.channels import list_channels
-
-    ctx = _context()
-    with ctx.session() as s:
-        rows = list_channels(s)
-    if json_out:
-        emit_json([r.to_dict() for r in rows])
-        return
-    for r in rows:
-        typer.echo(f"{r.code}\t{r.kind}\t{r.region}\t{r.parent or '-'}\t{r.name}")
 
 
 # --- batches ------------------------------------------------------------------------
@@ -172,7 +59,7 @@ def batch_create(
     json_out: bool = JSON,
 ) -> None:
     """Create a batch: allocates a serial range (O(1) rows, whatever the quantity)."""
-    from loyalcode.codegen.batches import BatchInfo, create_batch
+    from loyalcode.channels.batches import batch_info, create_batch
 
     ctx = _context()
     template = payload if payload is not None else ctx.config.payload_template
@@ -191,14 +78,14 @@ def batch_create(
             redeem_from=redeem_from,
             redeem_until=redeem_until,
         )
-        info = BatchInfo.of(row)
+        info = batch_info(s, row)
     _print_batch(info, json_out)
 
 
 @batch_app.command("list")
 def batch_list(json_out: bool = JSON) -> None:
     """List batches, newest first."""
-    from loyalcode.codegen.batches import list_batches
+    from loyalcode.channels.batches import list_batches
 
     ctx = _context()
     with ctx.session() as s:
@@ -213,22 +100,24 @@ def batch_list(json_out: bool = JSON) -> None:
 @batch_app.command("show")
 def batch_show(batch_id: str = typer.Argument(..., metavar="ID"), json_out: bool = JSON) -> None:
     """Show one batch."""
-    from loyalcode.codegen.batches import BatchInfo, get_batch
+    from loyalcode.channels.batches import batch_info
+    from loyalcode.codegen.batches import get_batch
 
     ctx = _context()
     with ctx.session() as s:
-        info = BatchInfo.of(get_batch(s, batch_id))
+        info = batch_info(s, get_batch(s, batch_id))
     _print_batch(info, json_out)
 
 
 @batch_app.command("void")
 def batch_void(batch_id: str = typer.Argument(..., metavar="ID"), json_out: bool = JSON) -> None:
     """Void a batch: none of its codes redeems any more."""
-    from loyalcode.codegen.batches import BatchInfo, void_batch
+    from loyalcode.channels.batches import batch_info
+    from loyalcode.codegen.batches import void_batch
 
     ctx = _context()
     with ctx.session() as s, s.begin():
-        info = BatchInfo.of(void_batch(s, batch_id))
+        info = batch_info(s, void_batch(s, batch_id))
     _print_batch(info, json_out)
 
 
@@ -289,7 +178,7 @@ def _write_atomically(out: Path, pieces, make_bar):  # type: ignore[no-untyped-d
 
     tmp = out.with_name(f".{out.name}.{os.getpid()}.part")
     try:
-        f = open(tmp, "wb")
+        f = open(tmp, "wb")  # noqa: SIM115 (closed below, renamed only when complete)
     except OSError as exc:
         raise OutputError(path=str(out), reason=exc.strerror or type(exc).__name__) from None
     try:

@@ -1,5 +1,5 @@
-"""Commands of the loyalty programme: member update|profile, gift add|list|redeem|cancel,
-points expire, tiers evaluate, events dispatch, report."""
+"""Commands of the loyalty programme: member show|bind|update|profile,
+gift add|list|redeem|cancel, points expire, tiers evaluate."""
 
 from __future__ import annotations
 
@@ -8,15 +8,16 @@ from typing import Any
 
 import typer
 
-from loyalcode.cli import app, deployment, emit_json, notice, parse_date
-from loyalcode.cli.redemption import events_app, member_app
+from loyalcode.cli import app, deployment, emit_json, parse_date
 
 JSON = typer.Option(False, "--json", help="Machine-readable JSON on stdout.")
 
+member_app = typer.Typer(help="Members: show, bind a phone or an external id, profile.", no_args_is_help=True)
 gift_app = typer.Typer(help="The points mall: gifts, orders, cancellations.", no_args_is_help=True)
 points_app = typer.Typer(help="Points: expiry.", no_args_is_help=True)
 tiers_app = typer.Typer(help="Member tiers over points earned in a rolling window.",
                         no_args_is_help=True)
+app.add_typer(member_app, name="member")
 app.add_typer(gift_app, name="gift")
 app.add_typer(points_app, name="points")
 app.add_typer(tiers_app, name="tiers")
@@ -27,14 +28,14 @@ _context = deployment
 
 def _settings(ctx: Any) -> tuple[Any, Any]:
     """The loyalty settings and the redemption time zone of a deployment."""
-    from loyalcode.redemption.loyalty_settings import LoyaltySettings
+    from loyalcode.loyalty.settings import LoyaltySettings
     from loyalcode.redemption.settings import RedemptionSettings
 
     return LoyaltySettings.from_config(ctx.config), RedemptionSettings.from_config(ctx.config)
 
 
 def _member(conn: Any, member_id: int | None, phone: str | None, openid: str | None) -> int:
-    from loyalcode.redemption import members
+    from loyalcode.loyalty import members
 
     ids = {"openid": openid} if openid is not None else {}
     return members.find_member(conn, member_id=member_id, phone=phone, identities=ids)
@@ -53,8 +54,8 @@ def member_update(
     json_out: bool = JSON,
 ) -> None:
     """Update a member's profile; completing it the first time credits the bonus once."""
-    from loyalcode.redemption.profile import update_profile
-    from loyalcode.redemption.timeutil import utc
+    from loyalcode.loyalty.profile import update_profile
+    from loyalcode.store.timeutil import utc
 
     with _context() as ctx, ctx.engine.connect() as conn, conn.begin():
         settings, _ = _settings(ctx)
@@ -80,10 +81,10 @@ def member_profile(
     json_out: bool = JSON,
 ) -> None:
     """Show a member's profile, tier and points lots (with their expiry dates)."""
-    from loyalcode.redemption import points
-    from loyalcode.redemption.profile import profile_of
-    from loyalcode.redemption.tiers import tier_status
-    from loyalcode.redemption.timeutil import utc
+    from loyalcode.loyalty import points
+    from loyalcode.loyalty.profile import profile_of
+    from loyalcode.loyalty.tiers import tier_status
+    from loyalcode.store.timeutil import utc
 
     with _context() as ctx, ctx.engine.connect().execution_options(sqlite_deferred=True) as conn:
         settings, rsettings = _settings(ctx)
@@ -121,8 +122,8 @@ def gift_add(
     json_out: bool = JSON,
 ) -> None:
     """Add a gift to the points mall."""
-    from loyalcode.redemption.gifts import add_gift
-    from loyalcode.redemption.timeutil import utc
+    from loyalcode.loyalty.gifts import add_gift
+    from loyalcode.store.timeutil import utc
 
     with _context() as ctx, ctx.engine.connect() as conn, conn.begin():
         _, rsettings = _settings(ctx)
@@ -148,8 +149,8 @@ def gift_list(
     json_out: bool = JSON,
 ) -> None:
     """List the gifts of the mall."""
-    from loyalcode.redemption.gifts import list_gifts
-    from loyalcode.redemption.timeutil import utc
+    from loyalcode.loyalty.gifts import list_gifts
+    from loyalcode.store.timeutil import utc
 
     with _context() as ctx, ctx.engine.connect().execution_options(sqlite_deferred=True) as conn:
         gifts = list_gifts(conn, available_at=utc() if available else None)
@@ -172,8 +173,8 @@ def gift_redeem(
     json_out: bool = JSON,
 ) -> None:
     """Spend a member's points on a gift (bound phone and complete profile needed)."""
-    from loyalcode.redemption.gifts import redeem_gift
-    from loyalcode.redemption.timeutil import utc
+    from loyalcode.loyalty.gifts import redeem_gift
+    from loyalcode.store.timeutil import utc
 
     with _context() as ctx, ctx.engine.connect() as conn, conn.begin():
         settings, _ = _settings(ctx)
@@ -193,8 +194,8 @@ def gift_cancel(
     json_out: bool = JSON,
 ) -> None:
     """Cancel a gift order: refund its points and its stock."""
-    from loyalcode.redemption.gifts import cancel_order
-    from loyalcode.redemption.timeutil import utc
+    from loyalcode.loyalty.gifts import cancel_order
+    from loyalcode.store.timeutil import utc
 
     with _context() as ctx, ctx.engine.connect() as conn, conn.begin():
         settings, _ = _settings(ctx)
@@ -212,8 +213,8 @@ def points_expire(
     json_out: bool = JSON,
 ) -> None:
     """Expire points past their date (oldest first) and send expiring notices; idempotent."""
-    from loyalcode.redemption.expiry import expire_points
-    from loyalcode.redemption.timeutil import utc
+    from loyalcode.loyalty.expiry import expire_points
+    from loyalcode.store.timeutil import utc
 
     with _context() as ctx, ctx.engine.connect() as conn, conn.begin():
         settings, rsettings = _settings(ctx)
@@ -231,8 +232,8 @@ def points_expire(
 @tiers_app.command("evaluate")
 def tiers_evaluate(json_out: bool = JSON) -> None:
     """Move every member to the tier their points earned in the window reach (up or down)."""
-    from loyalcode.redemption.tiers import evaluate
-    from loyalcode.redemption.timeutil import utc
+    from loyalcode.loyalty.tiers import evaluate
+    from loyalcode.store.timeutil import utc
 
     with _context() as ctx, ctx.engine.connect() as conn, conn.begin():
         settings, _ = _settings(ctx)
@@ -245,57 +246,68 @@ def tiers_evaluate(json_out: bool = JSON) -> None:
     typer.echo(f"{len(changes)} tier change(s).")
 
 
-@events_app.command("dispatch")
-def events_dispatch(
-    url: str = typer.Option(..., "--url", help="Webhook URL (http or https)."),
-    max_attempts: int = typer.Option(5, "--max-attempts", help="Tries per event."),
-    backoff: float = typer.Option(0.5, "--backoff", help="First retry delay in seconds (doubles)."),
-    timeout: float = typer.Option(10.0, "--timeout", help="Seconds per request."),
-    limit: int | None = typer.Option(None, "--limit", help="Deliver at most this many."),
+def _identities(openid: str | None, unionid: str | None, shop: str | None) -> dict[str, str]:
+    found = {"openid": openid, "unionid": unionid, "shop": shop}
+    return {k: v for k, v in found.items() if v is not None}
+
+
+@member_app.command("show")
+def member_show(
+    member_id: int | None = typer.Option(None, "--id", help="Member id."),
+    phone: str | None = typer.Option(None, "--phone", help="Phone number."),
+    openid: str | None = typer.Option(None, "--openid", help="WeChat openid."),
+    unionid: str | None = typer.Option(None, "--unionid", help="WeChat unionid."),
+    shop: str | None = typer.Option(None, "--shop", help="A shop's member id."),
+    ledger: bool = typer.Option(False, "--ledger", help="Include every ledger entry."),
     json_out: bool = JSON,
 ) -> None:
-    """POST pending events to a webhook, acknowledging each one it accepts; signed with
-    HMAC-SHA256 when LOYALCODE_WEBHOOK_SECRET is set."""
-    import os
-
-    from loyalcode.redemption.dispatch import dispatch_or_raise
-
-    secret_text = os.environ.get("LOYALCODE_WEBHOOK_SECRET")
-    secret = secret_text.encode("utf-8") if secret_text else None
-    with _context() as ctx:
-        result = dispatch_or_raise(ctx.engine, url, max_attempts=max_attempts, backoff=backoff,
-                                   timeout=timeout, limit=limit, secret=secret)
-    if json_out:
-        emit_json(result.to_dict())
-    else:
-        typer.echo(f"Delivered {len(result.delivered)} event(s) in {result.attempts} attempt(s).")
-
-
-@app.command()
-def report(
-    batch: int | None = typer.Option(None, "--batch", help="Only this batch."),
-    by: str = typer.Option("batch", "--by", help="batch, channel, region or day."),
-    json_out: bool = JSON,
-) -> None:
-    """Codes issued, activated, redeemed; redemption rate; points; diversion and clone alerts."""
-    from loyalcode.redemption.reports import build_report
+    """Show a member: phone, balance (and its ledger's sum), identities."""
+    from loyalcode.loyalty import members
 
     with _context() as ctx, ctx.engine.connect().execution_options(sqlite_deferred=True) as conn:
-        _, rsettings = _settings(ctx)
-        result = build_report(conn, by=by, batch=batch, tz=rsettings.tzinfo(),
-                              tz_name=rsettings.timezone)
+        mid = members.find_member(
+            conn, member_id=member_id, phone=phone, identities=_identities(openid, unionid, shop)
+        )
+        info = members.member_info(conn, mid, with_ledger=ledger)
         conn.rollback()
+    if json_out:
+        emit_json(info.to_dict())
+        return
+    typer.echo(f"Member {info.id}  phone {info.phone or '-'}  balance {info.balance}")
+    for kind, value in info.identities:
+        typer.echo(f"  {kind}: {value}")
+    typer.echo(f"  redemptions: {info.redemptions}")
+    for line in info.ledger:
+        ref = f" serial {line.redemption_serial}" if line.redemption_serial is not None else ""
+        typer.echo(f"  {line.created_at:%Y-%m-%d %H:%M} {line.delta:+d} {line.kind}: {line.reason}{ref}")
+
+
+@member_app.command("bind")
+def member_bind(
+    phone: str | None = typer.Option(None, "--phone", help="Phone number to bind."),
+    member_id: int | None = typer.Option(None, "--id", help="The member to bind to."),
+    openid: str | None = typer.Option(None, "--openid", help="WeChat openid."),
+    unionid: str | None = typer.Option(None, "--unionid", help="WeChat unionid."),
+    shop: str | None = typer.Option(None, "--shop", help="A shop's member id."),
+    json_out: bool = JSON,
+) -> None:
+    """Bind a phone and/or external ids to a member; a phone held by another member
+    merges the two."""
+    from loyalcode.loyalty import members
+    from loyalcode.store.timeutil import utc
+
+    with _context() as ctx, ctx.engine.connect() as conn, conn.begin():
+        result = members.bind(
+            conn,
+            now=utc(),
+            phone=phone,
+            member_id=member_id,
+            identities=_identities(openid, unionid, shop),
+        )
     if json_out:
         emit_json(result.to_dict())
         return
-    for row in result.rows:
-        d = row.to_dict()
-        label = " ".join(str(d[k]) for k in row.key)
-        rate = "-" if row.redemption_rate is None else f"{row.redemption_rate:.2%}"
-        typer.echo(f"{label}\tissued {d['codes_issued'] if d['codes_issued'] is not None else '-'}"
-                   f"\tactivated {d['codes_activated'] if d['codes_activated'] is not None else '-'}"
-                   f"\tredeemed {row.codes_redeemed}\trate {rate}\tpoints {row.points_issued}"
-                   f"\tdiversions {row.diversion_alerts}\tclones {row.clone_alerts}")
-    t = result.totals
-    notice(f"Totals: redeemed {t['codes_redeemed']} of {t['codes_activated']} activated "
-           f"({t['codes_issued']} issued), points issued {t['points_issued']}.")
+    how = "created" if result.created else "updated"
+    typer.echo(f"Member {result.member} {how}.")
+    if result.merged_from is not None:
+        typer.echo(f"Member {result.merged_from} was merged into member {result.member}.")

@@ -58,7 +58,6 @@ def print_cmd(
 ) -> None:
     """Render a batch (or a seq range of it) as label sheets, roll labels or ZPL."""
     from loyalcode.codegen.batches import get_batch, require_not_void, seq_range
-    from loyalcode.codegen.context import open_context
     from loyalcode.codegen.labels import iter_label_chunks
     from loyalcode.printing.errors import InvalidFormat
     from loyalcode.printing.layout import check_dpi
@@ -66,6 +65,7 @@ def print_cmd(
     from loyalcode.printing.qr import check_ec
     from loyalcode.printing.run import FORMATS, PrintOptions, prepare, print_labels
     from loyalcode.printing.templates import get_template
+    from loyalcode.store.context import open_context
 
     # Cheap checks first: a typo in an option should not wait for the database.
     tmpl = get_template(template, templates_file)

@@ -1,2 +1,3 @@
-"""Code generation core: the hidden-code format, keyed derivation, batches, channels,
-export, and the shared database layer that printing and redemption build on."""
+"""The hidden code: its printed format and check symbol, normalisation of scans, the
+keyed codec, visible serials, payload templates, batches (serial ranges), export and
+the offline check."""

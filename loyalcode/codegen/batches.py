@@ -10,29 +10,26 @@ gap in the serial space.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from loyalcode.codegen.channels import get_channel
 from loyalcode.codegen.codeformat import MAX_SERIAL
 from loyalcode.codegen.errors import (
     BatchNotFound,
     BatchVoid,
-    InvalidDate,
-    InvalidDateRange,
     InvalidGtin,
-    InvalidInput,
     InvalidPoints,
     InvalidQuantity,
-    NotInitialized,
     RangeOutsideBatch,
     SerialSpaceExhausted,
 )
-from loyalcode.codegen.models import Batch, Deployment
+from loyalcode.codegen.models import Batch
 from loyalcode.codegen.payload import PayloadTemplate
+from loyalcode.errors import InvalidDate, InvalidDateRange, InvalidInput, NotInitialized
+from loyalcode.store.models import Deployment
 
 MAX_QUANTITY = 100_000_000
 MAX_POINTS = 1_000_000
@@ -87,7 +84,8 @@ def normalize_gtin(value: str | None) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class BatchInfo:
-    """A batch as callers and ``--json`` see it."""
+    """A batch as the code core sees it; its default channel by id only
+    (:class:`loyalcode.channels.batches.BatchInfo` adds the channel's code)."""
 
     id: int
     serial_start: int
@@ -97,7 +95,7 @@ class BatchInfo:
     name: str | None
     gtin: str | None
     points: int
-    channel: str | None
+    channel_id: int | None
     status: str
     line: str | None
     produced_on: dt.date | None
@@ -117,7 +115,7 @@ class BatchInfo:
             name=row.name,
             gtin=row.gtin,
             points=row.points,
-            channel=row.channel.code if row.channel is not None else None,
+            channel_id=row.channel_id,
             status=row.status,
             line=row.line,
             produced_on=row.produced_on,
@@ -129,9 +127,9 @@ class BatchInfo:
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for name in self.__slots__:  # type: ignore[attr-defined]
-            value = getattr(self, name)
-            out[name] = value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else value
+        for f in fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else value
         return out
 
 
@@ -165,7 +163,7 @@ def create_batch(
     payload_template: str,
     name: str | None = None,
     gtin: str | None = None,
-    channel: str | None = None,
+    channel_id: int | None = None,
     line: str | None = None,
     produced_on: str | dt.date | None = None,
     redeem_from: str | dt.date | None = None,
@@ -173,7 +171,9 @@ def create_batch(
 ) -> Batch:
     """Validate everything, then allocate the serial range and insert the batch.
 
-    The caller owns the transaction: nothing is visible until it commits, and a
+    ``channel_id`` is the default channel's row id (``loyalcode.channels.batches``
+    takes a channel code). The caller owns the transaction: nothing is visible until
+    it commits, and a
     failure at any point leaves no batch and no consumed serials behind.
     """
     qty = parse_quantity(quantity)
@@ -194,7 +194,6 @@ def create_batch(
             field_from="--redeem-from", start=start_date, field_until="--redeem-until", end=end_date
         )
     template = PayloadTemplate.parse(payload_template, gtin=gtin14)
-    channel_row = get_channel(session, channel) if channel else None
 
     start = allocate_serials(session, qty)
     row = Batch(
@@ -205,7 +204,7 @@ def create_batch(
         name=name,
         gtin=gtin14,
         points=pts,
-        channel=channel_row,
+        channel_id=channel_id,
         line=line,
         produced_on=produced,
         redeem_from=start_date,
@@ -229,18 +228,12 @@ def get_batch(session: Session, batch_id: int | str) -> Batch:
     return row
 
 
-def list_batches(session: Session) -> list[BatchInfo]:
-    """Every batch, newest first."""
-    rows = session.scalars(select(Batch).order_by(Batch.id.desc())).all()
-    return [BatchInfo.of(r) for r in rows]
-
-
 def void_batch(session: Session, batch_id: int | str) -> Batch:
     """Void a batch: none of its codes redeems any more. Idempotent."""
     row = get_batch(session, batch_id)
     if row.status != "void":
         row.status = "void"
-        row.voided_at = dt.datetime.now(dt.timezone.utc)
+        row.voided_at = dt.datetime.now(dt.UTC)
         session.flush()
     return row
 

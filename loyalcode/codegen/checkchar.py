@@ -40,7 +40,7 @@ DOUBLE: tuple[int, ...] = tuple(_times_two(x) for x in range(32))
 _VALUE = {c: i for i, c in enumerate(ALPHABET)}
 
 
-def _interim(values: "list[int] | bytes") -> int:
+def _interim(values: list[int] | bytes) -> int:
     interim = 0
     for v in values:
         interim = DOUBLE[interim] ^ v
@@ -116,7 +116,7 @@ def validate(code: str) -> str:
 # --- vectorised (numpy) forms for bulk work -----------------------------------------
 
 
-def interim_np(values: "np.ndarray") -> "np.ndarray":
+def interim_np(values: np.ndarray) -> np.ndarray:
     """Damm interim per row of an ``(n, k)`` uint8 array of symbol values: zero for a
     whole code whose check passes."""
     import numpy as np
@@ -128,7 +128,7 @@ def interim_np(values: "np.ndarray") -> "np.ndarray":
     return interim
 
 
-def check_symbols_np(values: "np.ndarray") -> "np.ndarray":
+def check_symbols_np(values: np.ndarray) -> np.ndarray:
     """Check-symbol values for an ``(n, k)`` uint8 array of payload symbol values."""
     import numpy as np
 

@@ -10,8 +10,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from loyalcode.codegen.codeformat import group
-from loyalcode.codegen.keys import Keyring
 from loyalcode.codegen.normalize import try_normalize
+from loyalcode.store.keys import Keyring
 
 CHECK_CHUNK = 65536
 STATUSES = ("ok", "typo", "forged")

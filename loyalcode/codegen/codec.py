@@ -33,9 +33,10 @@ from loyalcode.codegen.codeformat import (
     TAG_SYMBOLS,
     is_canonical,
 )
-from loyalcode.codegen.errors import CodeTypo, ForgedCode, InvalidInput, MalformedCode
-from loyalcode.codegen.keys import Keyring
+from loyalcode.codegen.errors import CodeTypo, ForgedCode, MalformedCode
 from loyalcode.codegen.normalize import normalize_scan
+from loyalcode.errors import InvalidInput
+from loyalcode.store.keys import Keyring
 
 if TYPE_CHECKING:
     import numpy as np
@@ -101,7 +102,7 @@ def decode_scan(keyring: Keyring, scan: str) -> tuple[str, int]:
 # --- bulk ---------------------------------------------------------------------------
 
 
-def derive_values(keyring: Keyring, serials: "np.ndarray") -> "np.ndarray":
+def derive_values(keyring: Keyring, serials: np.ndarray) -> np.ndarray:
     """Symbol values, an ``(n, 16)`` uint8 array, for a uint64 array of serials."""
     import numpy as np
 
@@ -117,7 +118,7 @@ def derive_values(keyring: Keyring, serials: "np.ndarray") -> "np.ndarray":
     return out
 
 
-def derive_chars(keyring: Keyring, serials: "np.ndarray") -> "np.ndarray":
+def derive_chars(keyring: Keyring, serials: np.ndarray) -> np.ndarray:
     """ASCII codes, an ``(n, 16)`` uint8 array of characters, for serials."""
     import numpy as np
 
@@ -125,7 +126,7 @@ def derive_chars(keyring: Keyring, serials: "np.ndarray") -> "np.ndarray":
     return alphabet[derive_values(keyring, serials)]
 
 
-def derive_codes(keyring: Keyring, serials: "np.ndarray") -> list[str]:
+def derive_codes(keyring: Keyring, serials: np.ndarray) -> list[str]:
     """Canonical codes as a list of str (for modest counts: labels, tests)."""
     chars = derive_chars(keyring, serials)
     raw = chars.tobytes().decode("ascii")
@@ -136,7 +137,7 @@ def derive_codes(keyring: Keyring, serials: "np.ndarray") -> list[str]:
 OK, TYPO, FORGED = 0, 1, 2
 
 
-def open_many(keyring: Keyring, codes: "np.ndarray") -> tuple["np.ndarray", "np.ndarray"]:
+def open_many(keyring: Keyring, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Open an ``(n, 16)`` uint8 array of canonical code characters at once.
 
     Returns ``(status, serials)``: status per row is :data:`OK`, :data:`TYPO` or
@@ -173,15 +174,15 @@ def codes_for_range(keyring: Keyring, start: int, stop: int) -> Iterable[str]:
 
 
 __all__ = [
-    "encode",
-    "open_code",
-    "decode_scan",
-    "derive_values",
-    "derive_chars",
-    "derive_codes",
-    "open_many",
-    "codes_for_range",
-    "MalformedCode",
     "CodeTypo",
     "ForgedCode",
+    "MalformedCode",
+    "codes_for_range",
+    "decode_scan",
+    "derive_chars",
+    "derive_codes",
+    "derive_values",
+    "encode",
+    "open_code",
+    "open_many",
 ]

@@ -12,17 +12,17 @@ width and takes a per-line path.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sized
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, cast
 
 from loyalcode.codegen.codeformat import CODE_LENGTH, GROUP, group
-from loyalcode.codegen.errors import InvalidInput
-from loyalcode.codegen.keys import Keyring
 from loyalcode.codegen.labels import serial_chunks
 from loyalcode.codegen.models import Batch
 from loyalcode.codegen.payload import PayloadTemplate, filler
 from loyalcode.codegen.visible import for_salt
+from loyalcode.errors import InvalidInput
+from loyalcode.store.keys import Keyring
 
 if TYPE_CHECKING:
     import numpy as np
@@ -61,19 +61,19 @@ def _grouped_columns() -> list[int]:
 
 
 def _fixed_block(
-    layout: list[tuple[str, object]], seqs_start: int, digits: int, chars: "np.ndarray"
+    layout: list[tuple[str, object]], seqs_start: int, digits: int, chars: np.ndarray
 ) -> bytes:
     """Lines for consecutive seqs that all have ``digits`` digits."""
     import numpy as np
 
     n = chars.shape[0]
-    width = sum(digits if kind == "seq" else len(value) for kind, value in layout)  # type: ignore[arg-type]
+    width = sum(digits if kind == "seq" else len(cast(Sized, value)) for kind, value in layout)
     out = np.empty((n, width), dtype=np.uint8)
     col = 0
     seqs = np.arange(seqs_start, seqs_start + n, dtype=np.int64)
     for kind, value in layout:
         if kind == "lit":
-            lit = np.frombuffer(value, dtype=np.uint8)  # type: ignore[arg-type]
+            lit = np.frombuffer(cast(bytes, value), dtype=np.uint8)
             out[:, col : col + lit.size] = lit
             col += lit.size
         elif kind == "seq":
@@ -100,11 +100,11 @@ def _layout(fmt: str, parts: tuple[tuple[str, str], ...]) -> list[tuple[str, obj
             layout.append(("code", plain))
     layout.append(("lit", b"\n"))
     merged: list[tuple[str, object]] = []
-    for kind, value in layout:
+    for kind, item in layout:
         if kind == "lit" and merged and merged[-1][0] == "lit":
-            merged[-1] = ("lit", merged[-1][1] + value)  # type: ignore[operator]
+            merged[-1] = ("lit", cast(bytes, merged[-1][1]) + cast(bytes, item))
         else:
-            merged.append((kind, value))
+            merged.append((kind, item))
     return merged
 
 

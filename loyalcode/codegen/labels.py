@@ -8,10 +8,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from loyalcode.codegen.keys import Keyring
 from loyalcode.codegen.models import Batch
 from loyalcode.codegen.payload import PayloadTemplate, filler
 from loyalcode.codegen.visible import for_salt
+from loyalcode.store.keys import Keyring
 
 DEFAULT_CHUNK = 65536
 

@@ -1,4 +1,4 @@
-"""Tables of the code-generation core: the deployment row, channels and batches.
+"""Tables of the hidden code: batches (the deployment row is :mod:`loyalcode.store.models`).
 
 No table holds a code or anything a code can be computed from without the key: a
 batch is a serial range, and codes are derived from the key on export or print.
@@ -13,59 +13,15 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
-    ForeignKey,
     Integer,
     String,
     func,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
-from loyalcode.codegen.db import Base
+from loyalcode.store.db import Base
 
-CHANNEL_KINDS = ("distributor", "wholesaler", "retailer", "ecommerce")
 BATCH_STATUSES = ("created", "active", "closed", "void")
-
-
-class Deployment(Base):
-    """The one row that holds the key's fingerprint and the serial counter.
-
-    ``next_serial`` is allocated with ``UPDATE ... RETURNING`` (never a
-    ``SELECT max()`` then insert), so concurrent batch creations get disjoint ranges.
-    """
-
-    __tablename__ = "deployment"
-    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    key_fingerprint: Mapped[str | None] = mapped_column(String(64))
-    visible_salt: Mapped[str] = mapped_column(String(64))
-    next_serial: Mapped[int] = mapped_column(BigInteger)
-    created_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
-
-
-class Channel(Base):
-    """A distributor, wholesaler, retailer or e-commerce shop in the distribution tree."""
-
-    __tablename__ = "channels"
-    __table_args__ = (
-        CheckConstraint(
-            "kind IN ('distributor', 'wholesaler', 'retailer', 'ecommerce')", name="kind"
-        ),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    code: Mapped[str] = mapped_column(String(64), unique=True)
-    name: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[str] = mapped_column(String(16))
-    region: Mapped[str] = mapped_column(String(6))
-    parent_id: Mapped[int | None] = mapped_column(ForeignKey("channels.id"))
-    created_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
-    )
-
-    parent: Mapped[Channel | None] = relationship(remote_side=[id])
 
 
 class Batch(Base):
@@ -87,7 +43,8 @@ class Batch(Base):
     name: Mapped[str | None] = mapped_column(String(200))
     gtin: Mapped[str | None] = mapped_column(String(14))
     points: Mapped[int] = mapped_column(Integer)
-    channel_id: Mapped[int | None] = mapped_column(ForeignKey("channels.id"))
+    # The default channel: a row of :mod:`loyalcode.channels`, which declares the key.
+    channel_id: Mapped[int | None] = mapped_column(Integer)
     line: Mapped[str | None] = mapped_column(String(64))
     produced_on: Mapped[dt.date | None] = mapped_column(Date)
     redeem_from: Mapped[dt.date | None] = mapped_column(Date)
@@ -98,8 +55,6 @@ class Batch(Base):
         DateTime(timezone=True), server_default=func.now()
     )
     voided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-
-    channel: Mapped[Channel | None] = relationship()
 
     def seq_of(self, serial: int) -> int:
         """The 1-based sequence number of a serial within this batch."""

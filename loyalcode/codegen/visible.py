@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from loyalcode.codegen.errors import InvalidInput
+from loyalcode.errors import InvalidInput
 
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 MIN_LENGTH = 8

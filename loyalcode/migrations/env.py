@@ -1,19 +1,20 @@
-"""Alembic environment: runs on the connection loyalcode hands it (see codegen.db)."""
+"""Alembic environment: runs on the connection loyalcode hands it (see loyalcode.store.db)."""
 
 from __future__ import annotations
 
 from alembic import context
 
-from loyalcode.codegen.db import load_all_models, make_engine
+from loyalcode.migrations.metadata import metadata
+from loyalcode.store.db import make_engine
 
 config = context.config
-target_metadata = load_all_models()
+target_metadata = metadata()
 
 
 def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
     if connection is None:  # plain `alembic` command line: use the configured URL
-        from loyalcode.codegen.config import database_url
+        from loyalcode.store.config import database_url
 
         engine = make_engine(config.get_main_option("sqlalchemy.url") or database_url())
         with engine.begin() as conn:

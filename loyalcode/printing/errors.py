@@ -6,7 +6,7 @@ so the CLI turns them into one stderr line, a JSON error body and a non-zero exi
 
 from __future__ import annotations
 
-from loyalcode.codegen.errors import InvalidInput, LoyalcodeError
+from loyalcode.errors import InvalidInput, LoyalcodeError
 
 
 class TemplateNotFound(LoyalcodeError):

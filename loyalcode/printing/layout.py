@@ -99,7 +99,10 @@ class SheetLayout:
         box_h = t.text_box_mm[3] * self.px_per_mm
         adv = mono_advance_em(MONO_FONT)
         line_h = 1.17  # DejaVu Sans Mono ascent + descent, in ems
-        cap_em = caption_width_em(spec.caption, spec.caption_font) if spec.caption else 0.0
+        cap_em = 0.0
+        if spec.caption:
+            assert spec.caption_font is not None, "a caption's font is located before layout"
+            cap_em = caption_width_em(spec.caption, spec.caption_font)
         best: tuple[float, int, int] | None = None
         for lines, chars in CODE_SPLITS:
             size = box_w / (chars * adv)

@@ -14,7 +14,7 @@ import re
 import shutil
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO
+from typing import BinaryIO, Self
 
 from loyalcode.printing.errors import OutputNotWritable
 
@@ -77,7 +77,7 @@ class AtomicPageDir:
         self.tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.part")
         self.pages = 0
 
-    def __enter__(self) -> AtomicPageDir:
+    def __enter__(self) -> Self:
         if self.path.exists():
             if not self.path.is_dir():
                 raise _fail(self.path, "it exists and is not a directory")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from loyalcode.codegen.errors import InvalidInput
+from loyalcode.errors import InvalidInput
 from loyalcode.printing.fonts import MONO_FONT
 from loyalcode.printing.layout import SheetLayout, SheetSpec, group_lines
 from loyalcode.printing.qr import QrEncoder

@@ -1,5 +1,6 @@
-"""Redemption: activation, members, scans, channel attribution, the points ledger and
-the events outbox.
+"""The scan: :class:`Redeemer` checks a code, attributes its channel and credits the
+member exactly once; its result, its refusals (:mod:`loyalcode.redemption.errors`), the
+PostgreSQL fast path and the throttle.
 
 The CRM's entry point::
 
@@ -18,8 +19,7 @@ _EXPORTS = {
     "Redeemer": "loyalcode.redemption.redeem",
     "RedemptionResult": "loyalcode.redemption.redeem",
     "RedemptionSettings": "loyalcode.redemption.settings",
-    "EventRef": "loyalcode.redemption.events",
-    "activate": "loyalcode.redemption.activation",
+    "EventRef": "loyalcode.events.outbox",
 }
 
 
@@ -32,4 +32,4 @@ def __getattr__(name: str) -> Any:
     return getattr(importlib.import_module(module), name)
 
 
-__all__ = sorted(_EXPORTS)
+__all__ = ["EventRef", "Redeemer", "RedemptionResult", "RedemptionSettings"]

@@ -1,7 +1,10 @@
-"""Outcomes of a refused scan and of member operations, each with a stable ``code``.
+"""Every outcome of a refused scan, each with a stable ``code``: the one module a CRM
+imports to switch on them.
 
-``malformed``, ``typo`` and ``forged`` come from the codec (no database involved); the
-rest are decided against the database. Messages come from fixed templates: none holds
+``malformed``, ``typo`` and ``forged`` come from the codec (no database involved);
+``invalid_phone`` and ``phone_required`` from the member rules of
+:mod:`loyalcode.loyalty`; the rest are decided against the database by the scan. All
+are re-exported here. Messages come from fixed templates: none holds
 the scanned text, a code, or a phone number.
 """
 
@@ -9,14 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from loyalcode.codegen.errors import (
-    CodeTypo,
-    ForgedCode,
-    InvalidInput,
-    LoyalcodeError,
-    MalformedCode,
-    RedemptionError,
-)
+from loyalcode.codegen.errors import CodeTypo, ForgedCode, MalformedCode
+from loyalcode.errors import LoyalcodeError, RedemptionError
+from loyalcode.loyalty.errors import InvalidPhone, PhoneRequired
 
 
 class UnknownCode(RedemptionError):
@@ -63,11 +61,6 @@ class AlreadyRedeemed(RedemptionError):
         self.same_member = same_member
 
 
-class PhoneRequired(RedemptionError):
-    code = "phone_required"
-    template = "Bind a phone number to earn points."
-
-
 class Throttled(RedemptionError):
     code = "throttled"
     template = "Too many failed attempts: try again in {retry_after} seconds."
@@ -75,26 +68,6 @@ class Throttled(RedemptionError):
     def __init__(self, *, retry_after: int) -> None:
         super().__init__(retry_after=retry_after)
         self.retry_after = retry_after
-
-
-class InvalidPhone(RedemptionError):
-    code = "invalid_phone"
-    template = "Not a valid phone number."
-
-
-class InvalidIdentity(InvalidInput):
-    code = "invalid_identity"
-    template = "Invalid {kind}: use 1 to 128 printable characters."
-
-
-class MemberNotFound(LoyalcodeError):
-    code = "member_not_found"
-    template = "No member found for {by}."
-
-
-class EventNotFound(LoyalcodeError):
-    code = "event_not_found"
-    template = "Event {event} not found."
 
 
 def error_codes() -> dict[str, type[LoyalcodeError]]:
@@ -120,13 +93,11 @@ __all__ = [
     "AlreadyRedeemed",
     "BatchVoidScan",
     "CodeTypo",
-    "EventNotFound",
     "Expired",
     "ForgedCode",
-    "InvalidIdentity",
     "InvalidPhone",
+    "LoyalcodeError",
     "MalformedCode",
-    "MemberNotFound",
     "NotActivated",
     "NotYetValid",
     "PhoneRequired",

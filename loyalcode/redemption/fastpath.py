@@ -21,17 +21,13 @@ import datetime as dt
 import threading
 from typing import Any
 
+from loyalcode.channels.sql import BATCH_COLUMNS, BATCH_FROM
+from loyalcode.events.outbox import EventRef
+from loyalcode.loyalty.sql import OPENID_MEMBER, PHONE_MEMBER_JOIN
+from loyalcode.loyalty.tiers import WINDOW_SUM
 from loyalcode.redemption import throttle
-from loyalcode.redemption.events import EventRef
 from loyalcode.redemption.kept import KeptSet
-from loyalcode.redemption.tiers import WINDOW_SUM
-from loyalcode.redemption.sql import (
-    BATCH_COLUMNS,
-    BATCH_FROM,
-    OPENID_MEMBER,
-    PHONE_MEMBER_JOIN,
-    render,
-)
+from loyalcode.store.sql import render
 
 _STATE = (
     "WITH s AS MATERIALIZED (SELECT "

@@ -30,47 +30,40 @@ import math
 import sqlite3
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 import psycopg
 from sqlalchemy import Connection, DateTime, bindparam, exc, text
 
-from loyalcode.codegen import db
+from loyalcode.channels.errors import ChannelNotFound
+from loyalcode.channels.regions import contains, normalize_region
+from loyalcode.channels.sql import BATCH_COLUMNS, BATCH_FROM
 from loyalcode.codegen.codec import decode_scan
-from loyalcode.codegen.context import Context, open_context
-from loyalcode.codegen.errors import (
-    ChannelNotFound,
-    CodeTypo,
-    ForgedCode,
-    InvalidInput,
-    MalformedCode,
-)
-from loyalcode.codegen.regions import contains, normalize_region
-from loyalcode.redemption import members, throttle
+from loyalcode.codegen.errors import CodeTypo, ForgedCode, MalformedCode
+from loyalcode.errors import InvalidInput
+from loyalcode.events.outbox import EventRef, emit
+from loyalcode.loyalty import members
+from loyalcode.loyalty.errors import PhoneRequired
+from loyalcode.loyalty.sql import OPENID_MEMBER, PHONE_MEMBER_JOIN
+from loyalcode.loyalty.tiers import EarnHook
+from loyalcode.redemption import throttle
 from loyalcode.redemption.errors import (
     AlreadyRedeemed,
     BatchVoidScan,
     Expired,
     NotActivated,
     NotYetValid,
-    PhoneRequired,
     Throttled,
     UnknownCode,
 )
-from loyalcode.redemption.events import EventRef, emit
 from loyalcode.redemption.fastpath import PgFastPath
 from loyalcode.redemption.fastpath import event_ref as fast_event
 from loyalcode.redemption.kept import KeptSet
 from loyalcode.redemption.settings import RedemptionSettings
-from loyalcode.redemption.sql import (
-    BATCH_COLUMNS,
-    BATCH_FROM,
-    OPENID_MEMBER,
-    PHONE_MEMBER_JOIN,
-    render,
-)
-from loyalcode.redemption.tiers import EarnHook
-from loyalcode.redemption.timeutil import sqlite_stamp, utc
+from loyalcode.store import db
+from loyalcode.store.context import Context, open_context
+from loyalcode.store.sql import render
+from loyalcode.store.timeutil import sqlite_stamp, utc
 
 _TS = DateTime(timezone=True)
 MAX_SOURCE = 128
@@ -277,7 +270,7 @@ class _CloneAttempt(Exception):
 class Redeemer:
     """The CRM's entry point: ``Redeemer(url).redeem(scan, phone=...)``.
 
-    Takes a database URL (or an open :class:`~loyalcode.codegen.context.Context`),
+    Takes a database URL (or an open :class:`~loyalcode.store.context.Context`),
     loads and verifies the key once, and reads ``[redemption]`` from
     ``loyalcode.toml`` unless ``settings`` are given. Safe to share between threads
     (each call takes its own pooled connection); give each process its own.
@@ -300,6 +293,7 @@ class Redeemer:
         self._driver_errors: tuple[type[Exception], ...] = (
             (psycopg.Error,) if pg else (sqlite3.Error,)
         )
+        self._db_errors: tuple[type[Exception], ...] = (exc.DBAPIError, *self._driver_errors)
         # Loyalty (tiers.py): the tier multiplier and earn-time upgrades; None with one tier.
         self._tiers = EarnHook.build(self.context.config, pg)
         self._sql = {
@@ -343,7 +337,7 @@ class Redeemer:
         if self._owns_context:
             self.context.dispose()
 
-    def __enter__(self) -> Redeemer:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *_: object) -> None:
@@ -445,7 +439,7 @@ class Redeemer:
                 with conn.begin():
                     self._clone_alert(conn, clone, when)
                 raise AlreadyRedeemed(same_member=False) from None
-        except (exc.DBAPIError, *self._driver_errors) as err:
+        except self._db_errors as err:
             raise self._broken(conn, err) from None
 
     def _pg_transaction(self, conn: Connection, args: tuple[Any, ...]) -> RedemptionResult:
@@ -492,7 +486,7 @@ class Redeemer:
                 if since is not None:
                     raise Throttled(retry_after=self._retry_after(since, ts))
                 throttle.record_failure(conn, ids, ts, self._window)
-        except (exc.DBAPIError, *self._driver_errors) as err:
+        except self._db_errors as err:
             raise self._broken(conn, err) from None
 
     def _retry_after(self, since: float, ts: float) -> int:
@@ -578,6 +572,7 @@ class Redeemer:
                 joined = bool(joined_events)
                 raised.extend(joined_events)
 
+        assert e164 is not None  # every way above ends with the member's phone
         # --- loyalty: one query for the tier and its multiplier (tiers.EarnHook) ---
         tier = None
         if self._tiers is not None:

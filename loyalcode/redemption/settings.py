@@ -10,8 +10,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from loyalcode.codegen.config import Config
-from loyalcode.codegen.errors import ConfigError
+from loyalcode.errors import ConfigError
+from loyalcode.store.config import Config
 
 _CHINA = dt.timezone(dt.timedelta(hours=8), "CST")
 

@@ -14,17 +14,12 @@ import time
 import numpy as np
 import pytest
 
-from loyalcode.codegen.batches import (
-    batch_for_serial,
-    create_batch,
-    get_batch,
-    list_batches,
-    seq_range,
-    void_batch,
-)
+from loyalcode.channels.batches import create_batch, list_batches
+from loyalcode.codegen.batches import batch_for_serial, get_batch, seq_range, void_batch
 from loyalcode.codegen.codec import derive_chars, open_many
-from loyalcode.codegen.config import DEFAULT_PAYLOAD_TEMPLATE
-from loyalcode.codegen.errors import BatchNotFound, LoyalcodeError, RangeOutsideBatch
+from loyalcode.codegen.errors import BatchNotFound, RangeOutsideBatch
+from loyalcode.errors import LoyalcodeError
+from loyalcode.store.config import DEFAULT_PAYLOAD_TEMPLATE
 from tests.codegen.util import (
     assert_ranges_consistent,
     batch_ranges,
@@ -36,11 +31,11 @@ T = DEFAULT_PAYLOAD_TEMPLATE
 
 
 def _create(ctx, quantity: int, **kw) -> dict:
-    from loyalcode.codegen.batches import BatchInfo
+    from loyalcode.channels.batches import batch_info
 
     with ctx.session() as s, s.begin():
-        return BatchInfo.of(
-            create_batch(s, sku=kw.pop("sku", "SKU-1"), quantity=quantity, points=5, payload_template=T, **kw)
+        return batch_info(
+            s, create_batch(s, sku=kw.pop("sku", "SKU-1"), quantity=quantity, points=5, payload_template=T, **kw)
         ).to_dict()
 
 
@@ -100,7 +95,7 @@ def test_a_million_codes_of_a_batch_are_distinct(sqlite_db_url: str, keyring) ->
     """All 1,000,000 codes of one batch are distinct, and distinct from those of a
     second batch; every one opens back to its own serial. (Codes do not depend on the
     database kind, so this runs once.)"""
-    from loyalcode.codegen.context import open_context
+    from loyalcode.store.context import open_context
 
     ctx = open_context(sqlite_db_url)
     a = _create(ctx, 1_000_000)
@@ -122,7 +117,7 @@ def test_a_million_codes_of_a_batch_are_distinct(sqlite_db_url: str, keyring) ->
 def test_concurrent_creation_postgres_threads(pg_db_url: str) -> None:
     """8 threads, each with its own connection, create 5 batches each at the same
     moment: the ranges are disjoint, tile the serial space and end at the counter."""
-    from loyalcode.codegen.context import open_context
+    from loyalcode.store.context import open_context
 
     db_url = pg_db_url
     ctx = open_context(db_url)
@@ -140,7 +135,7 @@ def test_concurrent_creation_postgres_threads(pg_db_url: str) -> None:
                 info = _create(ctx, rng.randint(1, 5_000_000), sku=f"T{i}")
                 with lock:
                     made.append(info)
-        except BaseException as exc:  # noqa: BLE001  (re-raised by the assertion below)
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
@@ -157,7 +152,7 @@ def test_concurrent_creation_postgres_threads(pg_db_url: str) -> None:
 
 _WORKER = r"""
 import sys
-from loyalcode.codegen.context import open_context
+from loyalcode.store.context import open_context
 from loyalcode.codegen.batches import create_batch
 ctx = open_context(sys.argv[1])
 sys.stdout.write("ready\n"); sys.stdout.flush()
@@ -194,7 +189,7 @@ def test_concurrent_creation_processes(db_url: str) -> None:
 
 _HOLD = r"""
 import sys, time
-from loyalcode.codegen.context import open_context
+from loyalcode.store.context import open_context
 from loyalcode.codegen.batches import create_batch
 ctx = open_context(sys.argv[1])
 with ctx.session() as s, s.begin():

@@ -89,10 +89,11 @@ def test_check_reads_no_code_state(cli: Cli, samples: dict[str, str]) -> None:
 
 def test_check_works_with_the_code_tables_gone(cli: Cli, samples: dict[str, str]) -> None:
     """Drop every table but the deployment row after init: check still decides."""
-    from loyalcode.codegen.db import load_all_models, make_engine
+    from loyalcode.migrations.metadata import metadata
+    from loyalcode.store.db import make_engine
 
     engine = make_engine(cli.db_url)
-    names = [t.name for t in reversed(load_all_models().sorted_tables) if t.name != "deployment"]
+    names = [t.name for t in reversed(metadata().sorted_tables) if t.name != "deployment"]
     with engine.begin() as conn:
         for name in names:
             conn.execute(text(f'DROP TABLE IF EXISTS "{name}" CASCADE' if engine.dialect.name != "sqlite"

@@ -14,9 +14,10 @@ from hypothesis import strategies as st
 
 from loyalcode.codegen import checkchar, codec
 from loyalcode.codegen.codeformat import ALPHABET, ALPHABET_BYTES, MAX_SERIAL, group
-from loyalcode.codegen.errors import CodeTypo, ForgedCode, InvalidInput, MalformedCode
-from loyalcode.codegen.keys import Keyring
+from loyalcode.codegen.errors import CodeTypo, ForgedCode, MalformedCode
 from loyalcode.codegen.visible import VisibleSerials
+from loyalcode.errors import InvalidInput
+from loyalcode.store.keys import Keyring
 from tests.conftest import TEST_KEY
 
 RING = Keyring(bytes.fromhex(TEST_KEY))  # a module constant: hypothesis tests take no fixtures

@@ -30,7 +30,7 @@ def rows(text: str) -> list[dict[str, str]]:
 
 
 def salt(db_url: str) -> str:
-    from loyalcode.codegen.context import open_context
+    from loyalcode.store.context import open_context
 
     ctx = open_context(db_url)
     try:

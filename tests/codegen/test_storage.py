@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from loyalcode.codegen import codec
-from loyalcode.codegen.config import sqlite_path
+from loyalcode.store.config import sqlite_path
 from tests.codegen.util import find_windows, table_text, windows
 from tests.conftest import Cli
 

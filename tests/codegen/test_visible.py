@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from loyalcode.codegen.errors import InvalidInput
 from loyalcode.codegen.visible import VisibleSerials
+from loyalcode.errors import InvalidInput
 
 SERIALS = VisibleSerials("a-test-salt")
 

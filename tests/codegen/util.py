@@ -9,7 +9,7 @@ from sqlalchemy import inspect, text
 
 
 def engine_for(url: str) -> Any:
-    from loyalcode.codegen.db import make_engine
+    from loyalcode.store.db import make_engine
 
     return make_engine(url)
 

@@ -37,8 +37,8 @@ def test_sketch_compiles_and_payload_is_json() -> None:
 def test_settings_block_is_the_valid_configuration(tmp_path: Path) -> None:
     import tomllib
 
-    from loyalcode.codegen.config import Config
-    from loyalcode.redemption.loyalty_settings import LoyaltySettings
+    from loyalcode.loyalty.settings import LoyaltySettings
+    from loyalcode.store.config import Config
 
     (toml,) = _blocks("toml")
     settings = LoyaltySettings.from_config(Config(tmp_path, tomllib.loads(toml)))
@@ -46,8 +46,8 @@ def test_settings_block_is_the_valid_configuration(tmp_path: Path) -> None:
 
 
 def test_every_event_type_and_error_code_is_documented() -> None:
-    from loyalcode.redemption.loyalty_errors import loyalty_error_codes
-    from loyalcode.redemption.loyalty_models import LOYALTY_EVENT_TYPES
+    from loyalcode.loyalty.errors import loyalty_error_codes
+    from loyalcode.loyalty.models import LOYALTY_EVENT_TYPES
 
     text = readme_section(SECTION)
     for name in (*LOYALTY_EVENT_TYPES, *loyalty_error_codes()):

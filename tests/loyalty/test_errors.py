@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from loyalcode.redemption.loyalty_errors import loyalty_error_codes
+from loyalcode.loyalty.errors import loyalty_error_codes
 
 CODES = [
     "phone_required", "profile_incomplete", "insufficient_points", "out_of_stock",
     "limit_reached", "gift_not_found", "gift_exists", "gift_inactive", "order_not_found",
-    "already_cancelled", "invalid_profile", "dispatch_failed",
+    "already_cancelled", "invalid_profile",
 ]
 
 
@@ -22,7 +22,7 @@ def test_codes_are_stable_and_covered() -> None:
 
 
 def test_messages_come_from_templates() -> None:
-    from loyalcode.redemption.loyalty_errors import InsufficientPoints, LimitReached
+    from loyalcode.loyalty.errors import InsufficientPoints, LimitReached
 
     assert InsufficientPoints(needed=60, balance=10).message == "Not enough points: 60 needed, 10 available."
     err = LimitReached(gift="MUG", limit=2)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from loyalcode.redemption import points
-from loyalcode.redemption.expiry import expire_points
-from loyalcode.redemption.gifts import add_gift, cancel_order, redeem_gift
-from loyalcode.redemption.loyalty_settings import LoyaltySettings
-from tests.loyalty.conftest import CST, T0, Loyal, phone
+from loyalcode.loyalty import points
+from loyalcode.loyalty.expiry import expire_points
+from loyalcode.loyalty.gifts import add_gift, cancel_order, redeem_gift
+from loyalcode.loyalty.settings import LoyaltySettings
+from tests.loyal import CST, T0, Loyal, phone
 
 D1 = T0                                  # 2025-03-15: 30 points
 D2 = T0 + dt.timedelta(days=30)          # 2025-04-14: 20 points
@@ -42,7 +42,7 @@ def _spend(loyal: Loyal, member: int, amount: int) -> int:
 def _setup(loyal: Loyal) -> int:
     m = loyal.member(phone(1))
     with loyal.tx() as conn:
-        from loyalcode.redemption.profile import update_profile
+        from loyalcode.loyalty.profile import update_profile
 
         update_profile(conn, m, SETTINGS, T0, name="A", gender="male", birthday="1990-01-01", city="X")
     loyal.earn(phone(1), 3, D1)

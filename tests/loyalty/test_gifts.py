@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from loyalcode.codegen.db import make_engine
-from loyalcode.codegen.errors import LoyalcodeError
-from loyalcode.redemption import members
-from loyalcode.redemption.gifts import add_gift, cancel_order, redeem_gift
-from tests.loyalty.conftest import T0, Loyal, phone
+from loyalcode.errors import LoyalcodeError
+from loyalcode.loyalty import members
+from loyalcode.loyalty.gifts import add_gift, cancel_order, redeem_gift
+from loyalcode.store.db import make_engine
+from tests.loyal import T0, Loyal, phone
 
 
 def _gift(loyal: Loyal, sku: str = "MUG", **kw: Any) -> Any:

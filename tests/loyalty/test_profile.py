@@ -7,12 +7,11 @@ import datetime as dt
 
 import pytest
 
-from loyalcode.redemption import members
-from loyalcode.redemption.errors import PhoneRequired
-from loyalcode.redemption.loyalty_errors import InvalidProfile
-from loyalcode.redemption.loyalty_settings import LoyaltySettings
-from loyalcode.redemption.profile import profile_of, update_profile
-from tests.loyalty.conftest import PROFILE, T0, Loyal, phone
+from loyalcode.loyalty import members
+from loyalcode.loyalty.errors import InvalidProfile, PhoneRequired
+from loyalcode.loyalty.profile import profile_of, update_profile
+from loyalcode.loyalty.settings import LoyaltySettings
+from tests.loyal import PROFILE, T0, Loyal, phone
 
 
 def test_completion_credits_the_bonus_once(loyal: Loyal) -> None:

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, text
 
-from loyalcode.redemption import members
-from loyalcode.redemption.gifts import add_gift, cancel_order, redeem_gift
-from loyalcode.redemption.profile import update_profile
-from loyalcode.redemption.tiers import evaluate
-from tests.loyalty.conftest import PROFILE, T0, Loyal, phone
+from loyalcode.loyalty import members
+from loyalcode.loyalty.gifts import add_gift, cancel_order, redeem_gift
+from loyalcode.loyalty.profile import update_profile
+from loyalcode.loyalty.tiers import evaluate
+from tests.loyal import PROFILE, T0, Loyal, phone
 from tests.loyalty.test_tiers import tiered  # noqa: F401  (the fixture: 30 银卡, 60 金卡)
 from tests.redemption._racing import PG_ONLY, held, race
 

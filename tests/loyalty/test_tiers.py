@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from loyalcode.redemption.loyalty_settings import LoyaltySettings
-from loyalcode.redemption.tiers import evaluate, tier_status
-from tests.loyalty.conftest import T0, TEST_TIERS, Loyal, phone
+from loyalcode.loyalty.settings import LoyaltySettings
+from loyalcode.loyalty.tiers import evaluate, tier_status
+from tests.loyal import T0, TEST_TIERS, Loyal, phone
 
 CONFIG = """
 [loyalty]
@@ -95,7 +95,7 @@ def test_old_earnings_do_not_upgrade(tiered: Loyal) -> None:
 
 
 def test_spending_does_not_cost_a_tier(tiered: Loyal) -> None:
-    from loyalcode.redemption.gifts import add_gift, redeem_gift
+    from loyalcode.loyalty.gifts import add_gift, redeem_gift
 
     loyal = tiered
     m = loyal.earn(phone(2), 3, T0).member

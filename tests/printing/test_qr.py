@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import zxingcpp
@@ -62,7 +64,7 @@ def _reference_penalty(m: np.ndarray) -> int:
     for grid in (m, m.T):
         for row in grid:
             run = 1
-            for a, b in zip(row, row[1:]):
+            for a, b in itertools.pairwise(row):
                 if a == b:
                     run += 1
                 else:

@@ -9,7 +9,7 @@ from typing import Any
 def redeem_all(url: str, scans: list[str], phones: list[str], seed: int, barrier: Any, out: Any) -> None:
     """Open a Redeemer, wait for every process, then redeem ``scans`` in a shuffled order,
     each with a phone from ``phones``; put ``[(outcome, same_member), ...]`` on ``out``."""
-    from loyalcode.codegen.errors import RedemptionError
+    from loyalcode.errors import RedemptionError
     from loyalcode.redemption import Redeemer
 
     rng = random.Random(seed)
@@ -39,7 +39,7 @@ def redeem_until_killed(url: str, scans: list[str], phone: str) -> None:
     it, mid-stream or, on a slow moment, once done."""
     import time
 
-    from loyalcode.codegen.errors import RedemptionError
+    from loyalcode.errors import RedemptionError
     from loyalcode.redemption import Redeemer
 
     redeemer = Redeemer(url)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import OTHER_PHONE, PHONE, PHONE_E164
+from tests.shop import OTHER_PHONE, PHONE, PHONE_E164
 
 REDEEM_KEYS = {"points", "balance", "batch", "sku", "channel", "diversion", "scan_region",
                "channel_region", "member", "events"}

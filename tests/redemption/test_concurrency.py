@@ -87,7 +87,7 @@ def test_sigkill_mid_run_never_half_credits_nor_double_credits(db_url, shop) -> 
     import signal
     import time
 
-    from loyalcode.codegen.errors import RedemptionError
+    from loyalcode.errors import RedemptionError
     from loyalcode.redemption import Redeemer
 
     from ._workers import redeem_until_killed

@@ -9,10 +9,9 @@ import psycopg
 import pytest
 from sqlalchemy import text
 
-from loyalcode.codegen import db
-from loyalcode.codegen.errors import DatabaseError, DatabaseUnavailable, NotInitialized
-
-from .conftest import PHONE, PHONE_E164
+from loyalcode.errors import DatabaseError, DatabaseUnavailable, NotInitialized
+from loyalcode.store import db
+from tests.shop import PHONE, PHONE_E164
 
 
 def _hold_write_lock(shop, db_url):

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from tests.redemption.conftest import PHONE, PHONE_E164
+from tests.shop import PHONE, PHONE_E164
 
 NOW = dt.datetime(2026, 11, 23, 4, 0, tzinfo=dt.UTC)
 

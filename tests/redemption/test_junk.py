@@ -8,10 +8,9 @@ import re
 import pytest
 from sqlalchemy import inspect, text
 
-from loyalcode.codegen.errors import RedemptionError
+from loyalcode.errors import RedemptionError
 from loyalcode.redemption.errors import AlreadyRedeemed
-
-from .conftest import OTHER_PHONE, PHONE
+from tests.shop import OTHER_PHONE, PHONE
 
 JUNK = [
     "",

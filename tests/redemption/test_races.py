@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Connection, text
 
-from loyalcode.redemption import members
+from loyalcode.loyalty import members
 from loyalcode.redemption.errors import AlreadyRedeemed
-from loyalcode.redemption.timeutil import utc
+from loyalcode.store.timeutil import utc
 
 from ._racing import PG_ONLY, held, race
 
@@ -236,9 +236,9 @@ def test_threads_that_end_give_their_connections_back(shop) -> None:
     pooled connection (and one fast-path connection) per thread that ever redeemed,
     for ever, so the pool ran dry and every later scan waited, then raised a raw
     TimeoutError. A thread's connections are released when it ends."""
-    from loyalcode.codegen.context import Context
-    from loyalcode.codegen.db import make_engine
     from loyalcode.redemption import Redeemer
+    from loyalcode.store.context import Context
+    from loyalcode.store.db import make_engine
 
     engine = make_engine(shop.ctx.url, pool_size=2, max_overflow=0, pool_timeout=2)
     redeemer = Redeemer(Context(url=shop.ctx.url, engine=engine, config=shop.ctx.config))

@@ -7,25 +7,22 @@ import datetime as dt
 import pytest
 from sqlalchemy import text
 
+from loyalcode.channels.activation import activate, activation_history
+from loyalcode.channels.errors import ChannelNotFound, InvalidRegion
 from loyalcode.codegen.batches import void_batch
-from loyalcode.codegen.errors import ChannelNotFound, InvalidRegion, RedemptionError
-from loyalcode.redemption.activation import activate, activation_history
+from loyalcode.codegen.errors import CodeTypo, ForgedCode, MalformedCode
+from loyalcode.errors import RedemptionError
+from loyalcode.loyalty.errors import InvalidPhone, PhoneRequired
 from loyalcode.redemption.errors import (
     AlreadyRedeemed,
     BatchVoidScan,
-    CodeTypo,
     Expired,
-    ForgedCode,
-    InvalidPhone,
-    MalformedCode,
     NotActivated,
     NotYetValid,
-    PhoneRequired,
     UnknownCode,
     error_codes,
 )
-
-from .conftest import OTHER_PHONE, PHONE, PHONE_E164, UTC
+from tests.shop import OTHER_PHONE, PHONE, PHONE_E164, UTC
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -118,7 +115,7 @@ def test_not_activated_consumes_nothing(shop, redeemer) -> None:
 
 
 def test_created_batch_is_not_activated(shop, redeemer) -> None:
-    batch, start = shop.batch_with(activate=False)
+    _batch, start = shop.batch_with(activate=False)
     with pytest.raises(NotActivated):
         redeemer.redeem(shop.code(1, start), phone=PHONE)
 

@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import text
 
 from loyalcode.codegen.checkchar import calc_check_symbol
+from loyalcode.codegen.errors import ForgedCode
+from loyalcode.errors import RedemptionError
+from loyalcode.loyalty.members import normalize_phone
 from loyalcode.redemption import Redeemer, RedemptionSettings, throttle
-from loyalcode.redemption.errors import ForgedCode, RedemptionError
-from loyalcode.redemption.members import normalize_phone
-
-from .conftest import OTHER_PHONE, PHONE, UTC
+from tests.shop import OTHER_PHONE, PHONE, UTC
 
 T0 = dt.datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -93,8 +93,8 @@ def test_throttle_counted_across_processes(cli, shop, tmp_path) -> None:
 
 
 def test_settings_from_config(tmp_path, monkeypatch) -> None:
-    from loyalcode.codegen.config import load_config
-    from loyalcode.codegen.errors import ConfigError
+    from loyalcode.errors import ConfigError
+    from loyalcode.store.config import load_config
 
     path = tmp_path / "loyalcode.toml"
     path.write_text("[redemption]\nthrottle_failures = 4\n")

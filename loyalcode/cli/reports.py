@@ -1,0 +1,113 @@
+"""Commands of the reports: report (redemption rates for the channel team) and lookup
+(customer service: what a package's visible serial says)."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from loyalcode.cli import app, deployment, emit_json, notice
+
+JSON = typer.Option(False, "--json", help="One JSON line per input on stdout.")
+REPORT_JSON = typer.Option(False, "--json", help="Machine-readable JSON on stdout.")
+
+
+@app.command("lookup")
+def lookup_cmd(
+    serials: list[str] = typer.Argument(
+        ..., metavar="SERIAL...",
+        help="Visible serials (明码) printed on packages; '-' reads one per line from stdin.",
+    ),
+    json_out: bool = JSON,
+) -> None:
+    """Customer service: the batch, channel, redemption (phone masked), clone alert and
+    state of a visible serial. Needs no key; writes nothing."""
+    from loyalcode.redemption.settings import RedemptionSettings
+    from loyalcode.reports.lookup import lookup
+
+    # Read stdin before the transaction starts: it may be slow to arrive. Blank lines
+    # are skipped, so line numbers count the serials given.
+    texts = [t for t in sys.stdin.read().splitlines() if t.strip()] if serials == ["-"] else serials
+    with deployment() as ctx:
+        tz = RedemptionSettings.from_config(ctx.config).tzinfo()
+        salt = ctx.visible_salt()
+        with ctx.engine.connect().execution_options(sqlite_deferred=True) as conn:
+            found = lookup(conn, texts, salt, tz=tz)
+            conn.rollback()
+    invalid = [info.line for info in found if info.status == "invalid"]
+    for info in found:
+        if json_out:
+            emit_json(info.to_dict())
+        else:
+            typer.echo(_line(info))
+    if invalid:
+        shown = ", ".join(map(str, invalid[:10])) + (", ..." if len(invalid) > 10 else "")
+        notice(f"{len(invalid)} of {len(found)} inputs are not visible serials of this "
+               f"deployment (input {shown}).")
+        raise SystemExit(1)  # not typer.Exit: see check in codegen.py
+
+
+def _line(info) -> str:  # type: ignore[no-untyped-def]
+    """One line of text for an agent: the serial, its state, then the facts."""
+    if info.status == "invalid":
+        return f"input {info.line}\tinvalid\t{info.message}"
+    head = f"{info.visible}\t{info.state}\tserial {info.serial}"
+    if info.batch is None:
+        return f"{head}\tin no batch"
+    b = info.batch
+    window = ""
+    if b.redeem_from and b.redeem_until:
+        window = f", redeems {b.redeem_from}..{b.redeem_until}"
+    elif b.redeem_from or b.redeem_until:
+        window = f", redeems from {b.redeem_from}" if b.redeem_from else f", redeems until {b.redeem_until}"
+    parts = [head, f"batch {b.id} {b.sku}{f' ({b.name})' if b.name else ''}, {b.status}{window}",
+             f"seq {info.seq}"]
+    if info.channel is not None:
+        parts.append(f"channel {info.channel} since {info.activated_at:%Y-%m-%d %H:%M} UTC "
+                     f"({info.activations} activation{'s' if info.activations != 1 else ''})")
+    else:
+        parts.append(f"not activated ({info.activations} activations)")
+    r = info.redemption
+    if r is not None:
+        where = f" in region {r.scan_region}" if r.scan_region else ""
+        parts.append(f"redeemed {r.redeemed_at:%Y-%m-%d %H:%M} UTC by member {r.member} "
+                     f"({r.phone or 'no phone'}), {r.points} points via {r.channel or '-'}{where}"
+                     + (", DIVERSION" if r.diversion else ""))
+    if info.clone_alert is not None:
+        c = info.clone_alert
+        who = f"member {c.attempted_by}" if c.attempted_by is not None else "a new member"
+        parts.append(f"CLONE ALERT {c.created_at:%Y-%m-%d %H:%M} UTC: scanned again by {who}")
+    return "\t".join(parts)
+
+
+@app.command()
+def report(
+    batch: int | None = typer.Option(None, "--batch", help="Only this batch."),
+    by: str = typer.Option("batch", "--by", help="batch, channel, region or day."),
+    json_out: bool = REPORT_JSON,
+) -> None:
+    """Codes issued, activated, redeemed; redemption rate; points; diversion and clone alerts."""
+    from loyalcode.reports.report import build_report
+
+    with deployment() as ctx, ctx.engine.connect().execution_options(sqlite_deferred=True) as conn:
+        from loyalcode.redemption.settings import RedemptionSettings
+
+        rsettings = RedemptionSettings.from_config(ctx.config)
+        result = build_report(conn, by=by, batch=batch, tz=rsettings.tzinfo(),
+                              tz_name=rsettings.timezone)
+        conn.rollback()
+    if json_out:
+        emit_json(result.to_dict())
+        return
+    for row in result.rows:
+        d = row.to_dict()
+        label = " ".join(str(d[k]) for k in row.key)
+        rate = "-" if row.redemption_rate is None else f"{row.redemption_rate:.2%}"
+        typer.echo(f"{label}\tissued {d['codes_issued'] if d['codes_issued'] is not None else '-'}"
+                   f"\tactivated {d['codes_activated'] if d['codes_activated'] is not None else '-'}"
+                   f"\tredeemed {row.codes_redeemed}\trate {rate}\tpoints {row.points_issued}"
+                   f"\tdiversions {row.diversion_alerts}\tclones {row.clone_alerts}")
+    t = result.totals
+    notice(f"Totals: redeemed {t['codes_redeemed']} of {t['codes_activated']} activated "
+           f"({t['codes_issued']} issued), points issued {t['points_issued']}.")

@@ -1,0 +1,150 @@
+"""The events outbox: what the CRM reads to send its messages.
+
+An event is written by :func:`emit` on the connection of the transaction that caused
+it, so it exists exactly when its cause does. The CRM lists pending events and
+acknowledges the ones it has handled; acknowledging twice is harmless.
+
+Types: ``member_joined``, ``points_earned``, ``phone_bound``, ``members_merged``,
+``clone_alert``, ``diversion_alert`` (the loyalty programme adds its own). Payloads hold
+serials, ids, points and regions, never a code or scanned text.
+
+Every redemption writes an event, so the outbox grows with scans: acknowledged events
+(handled by the CRM, never sent again) can be purged once they are old enough with
+:func:`purge_acknowledged`, a primary-key range at a time. Pending events are never
+purged, and nothing else reads old events (reports count redemptions and alerts).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import JSON, Connection, DateTime, bindparam, text
+
+from loyalcode.events.errors import EventNotFound
+from loyalcode.store.timeutil import from_db, utc
+
+_TS = DateTime(timezone=True)
+
+_INSERT = text(
+    "INSERT INTO events (type, member_id, payload, created_at) "
+    "VALUES (:type, :member_id, :payload, :now) RETURNING id"
+).bindparams(bindparam("payload", type_=JSON), bindparam("now", type_=_TS))
+
+
+@dataclass(frozen=True, slots=True)
+class EventRef:
+    """An event raised by an operation: its id in the outbox and its type."""
+
+    id: int
+    type: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "type": self.type}
+
+
+@dataclass(frozen=True, slots=True)
+class EventInfo:
+    """One outbox row."""
+
+    id: int
+    type: str
+    member: int | None
+    payload: dict[str, Any]
+    created_at: dt.datetime
+    acknowledged_at: dt.datetime | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "type": self.type,
+            "member": self.member,
+            "payload": self.payload,
+            "created_at": self.created_at.isoformat(),
+            "acknowledged_at": self.acknowledged_at.isoformat() if self.acknowledged_at else None,
+        }
+
+
+def emit(
+    conn: Connection, type_: str, member_id: int | None, payload: dict[str, Any], now: dt.datetime
+) -> EventRef:
+    """Write one event in the caller's transaction."""
+    event_id = conn.execute(
+        _INSERT, {"type": type_, "member_id": member_id, "payload": payload, "now": now}
+    ).scalar_one()
+    return EventRef(int(event_id), type_)
+
+
+def list_events(
+    conn: Connection,
+    *,
+    pending: bool = False,
+    after: int = 0,
+    limit: int = 1000,
+) -> list[EventInfo]:
+    """Events in id order: all, or only the unacknowledged ones (``pending``)."""
+    from sqlalchemy import select
+
+    from loyalcode.events.models import Event
+
+    stmt = select(Event.__table__).where(Event.id > after).order_by(Event.id).limit(limit)
+    if pending:
+        stmt = stmt.where(Event.acknowledged_at.is_(None))
+    return [
+        EventInfo(
+            id=r.id,
+            type=r.type,
+            member=r.member_id,
+            payload=r.payload,
+            created_at=from_db(r.created_at),  # type: ignore[arg-type]
+            acknowledged_at=from_db(r.acknowledged_at),
+        )
+        for r in conn.execute(stmt)
+    ]
+
+
+_ACK = text(
+    "UPDATE events SET acknowledged_at = :now WHERE id = :id AND acknowledged_at IS NULL"
+).bindparams(bindparam("now", type_=_TS))
+_EXISTS = text("SELECT id FROM events WHERE id = :id")
+
+
+def acknowledge(conn: Connection, ids: Iterable[int], now: dt.datetime | None = None) -> list[int]:
+    """Mark events handled; returns the ids newly acknowledged. Unknown ids are an error
+    (:class:`EventNotFound`) and acknowledge nothing, as the caller's transaction rolls back."""
+    when = utc(now)
+    done: list[int] = []
+    for event_id in ids:
+        if conn.execute(_EXISTS, {"id": event_id}).first() is None:
+            raise EventNotFound(event=event_id)
+        if conn.execute(_ACK, {"now": when, "id": event_id}).rowcount:
+            done.append(event_id)
+    return done
+
+
+#: Ids per :func:`purge_acknowledged` call: one short transaction each.
+PURGE_CHUNK = 10_000
+
+_ID_RANGE = text("SELECT min(id), max(id) FROM events")
+_PURGE = text(
+    "DELETE FROM events WHERE id >= :lo AND id < :hi "
+    "AND acknowledged_at IS NOT NULL AND acknowledged_at < :before"
+).bindparams(bindparam("before", type_=_TS))
+
+
+def id_range(conn: Connection) -> tuple[int, int] | None:
+    """The smallest and largest event id, or ``None`` for an empty outbox."""
+    low, high = conn.execute(_ID_RANGE).one()
+    return None if low is None else (int(low), int(high))
+
+
+def purge_acknowledged(conn: Connection, before: dt.datetime, lo: int, hi: int) -> int:
+    """Delete the events with ids in ``[lo, hi)`` that were acknowledged before
+    ``before``; how many (the caller commits). Pending events are never deleted.
+
+    The id range keeps each call a primary-key range scan, so a purge of a large outbox
+    runs as many short transactions (see :data:`PURGE_CHUNK`), never one long one.
+    """
+    return int(conn.execute(_PURGE, {"lo": lo, "hi": hi, "before": utc(before)}).rowcount)

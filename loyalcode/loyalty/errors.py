@@ -1,0 +1,101 @@
+"""Refusals of the loyalty programme, each with a stable ``code``.
+
+Members and their identities are refused here too (``invalid_phone``,
+``invalid_identity``, ``member_not_found``), and ``phone_required``: a member must bind
+a phone to earn and to spend, so the scan (``loyalcode.redemption``) raises it as well.
+"""
+
+from __future__ import annotations
+
+from loyalcode.errors import InvalidInput, LoyalcodeError, RedemptionError
+
+
+class LoyaltyError(LoyalcodeError):
+    """Base of every refusal of the loyalty programme."""
+
+    code = "loyalty_error"
+
+
+class ProfileIncomplete(LoyaltyError):
+    code = "profile_incomplete"
+    template = "Complete your profile first (missing: {missing})."
+
+
+class InsufficientPoints(LoyaltyError):
+    code = "insufficient_points"
+    template = "Not enough points: {needed} needed, {balance} available."
+
+
+class OutOfStock(LoyaltyError):
+    code = "out_of_stock"
+    template = "Gift {gift!r} is out of stock."
+
+
+class LimitReached(LoyaltyError):
+    code = "limit_reached"
+    template = "Gift {gift!r} is limited to {limit} per member."
+
+
+class GiftNotFound(LoyaltyError):
+    code = "gift_not_found"
+    template = "Gift {gift!r} not found."
+
+
+class GiftExists(LoyaltyError):
+    code = "gift_exists"
+    template = "Gift {gift!r} already exists."
+
+
+class GiftInactive(LoyaltyError):
+    code = "gift_inactive"
+    template = "Gift {gift!r} cannot be redeemed now ({reason})."
+
+
+class OrderNotFound(LoyaltyError):
+    code = "order_not_found"
+    template = "Order {order} not found."
+
+
+class AlreadyCancelled(LoyaltyError):
+    code = "already_cancelled"
+    template = "Order {order} was already cancelled."
+
+
+class InvalidProfile(InvalidInput):
+    code = "invalid_profile"
+    template = "Invalid {field}: {reason}."
+
+
+def loyalty_error_codes() -> dict[str, type[LoyalcodeError]]:
+    """Every loyalty refusal's stable code and its class (for docs and tests)."""
+    classes: list[type[LoyalcodeError]] = [
+        PhoneRequired, ProfileIncomplete, InsufficientPoints, OutOfStock, LimitReached,
+        GiftNotFound, GiftExists, GiftInactive, OrderNotFound, AlreadyCancelled,
+        InvalidProfile,
+    ]
+    return {c.code: c for c in classes}
+
+
+class InvalidPhone(RedemptionError):
+    code = "invalid_phone"
+    template = "Not a valid phone number."
+
+
+class InvalidIdentity(InvalidInput):
+    code = "invalid_identity"
+    template = "Invalid {kind}: use 1 to 128 printable characters."
+
+
+class MemberNotFound(LoyalcodeError):
+    code = "member_not_found"
+    template = "No member found for {by}."
+
+
+class PhoneRequired(RedemptionError):
+    code = "phone_required"
+    template = "Bind a phone number to earn points."
+
+
+class IdentityInUse(LoyalcodeError):
+    code = "identity_in_use"
+    template = "This {kind} belongs to another member who has a phone; bind that phone instead."

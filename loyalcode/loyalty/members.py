@@ -1,0 +1,434 @@
+"""Members: identified by phone (E.164, unique across channels) and external ids.
+
+A first redemption with a new phone creates the member (``member_joined``). Binding
+a phone that another member already holds merges the two: the binding member's
+identities, ledger entries, redemptions, events and alerts move to the holder of the
+phone, its balance moves with its ledger, and its row stays behind as a tombstone
+(``merged_into_id``), so nothing is lost or counted twice (``members_merged``).
+
+Every function takes the caller's connection; the caller owns the transaction.
+
+>>> normalize_phone("138 0013 8000"), normalize_phone("+86 138-0013-8000")
+('+8613800138000', '+8613800138000')
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import phonenumbers
+from sqlalchemy import Connection, DateTime, bindparam, text
+from sqlalchemy.exc import IntegrityError
+
+from loyalcode.errors import InvalidInput
+from loyalcode.events import outbox as events
+from loyalcode.events.outbox import EventRef
+from loyalcode.loyalty.errors import IdentityInUse, InvalidIdentity, InvalidPhone, MemberNotFound
+from loyalcode.loyalty.lock import resolve_id
+from loyalcode.loyalty.merge import merge_loyalty
+from loyalcode.loyalty.models import IDENTITY_KINDS
+from loyalcode.store.timeutil import from_db
+
+_TS = DateTime(timezone=True)
+MAX_PHONE_INPUT = 40
+
+
+@lru_cache(maxsize=65536)
+def normalize_phone(value: str) -> str:
+    """A phone number in E.164 (China when no country code), or :class:`InvalidPhone`."""
+    if not isinstance(value, str) or not value.strip() or len(value) > MAX_PHONE_INPUT:
+        raise InvalidPhone()
+    try:
+        number = phonenumbers.parse(value, "CN")
+    except phonenumbers.NumberParseException:
+        raise InvalidPhone() from None
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidPhone()
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def check_identity(kind: str, value: str) -> str:
+    """An external id as stored: stripped, 1 to 128 printable characters."""
+    if kind not in IDENTITY_KINDS:
+        raise InvalidInput(f"Unknown identity kind {kind!r}: use one of {', '.join(IDENTITY_KINDS)}.")
+    text_ = value.strip() if isinstance(value, str) else ""
+    if not text_ or len(text_) > 128 or not text_.isprintable():
+        raise InvalidIdentity(kind=kind)
+    return text_
+
+
+# --- lookups ----------------------------------------------------------------------
+
+_BY_PHONE = text("SELECT id FROM members WHERE phone = :phone")
+_BY_IDENTITY = text("SELECT member_id FROM member_identities WHERE kind = :kind AND value = :value")
+
+
+def member_by_phone(conn: Connection, phone: str) -> int | None:
+    """The member holding an E.164 phone, or ``None``."""
+    return conn.execute(_BY_PHONE, {"phone": phone}).scalar()
+
+
+def member_by_identity(conn: Connection, kind: str, value: str) -> int | None:
+    """The member with an external id, or ``None``."""
+    return conn.execute(_BY_IDENTITY, {"kind": kind, "value": value}).scalar()
+
+
+def find_member(
+    conn: Connection,
+    *,
+    member_id: int | None = None,
+    phone: str | None = None,
+    identities: dict[str, str] | None = None,
+) -> int:
+    """The member named by id, phone or one external id; :class:`MemberNotFound`."""
+    if member_id is not None:
+        return resolve_id(conn, member_id)
+    if phone is not None:
+        found = member_by_phone(conn, normalize_phone(phone))
+        if found is None:
+            raise MemberNotFound(by="this phone")
+        return int(found)
+    for kind, value in (identities or {}).items():
+        found = member_by_identity(conn, kind, check_identity(kind, value))
+        if found is None:
+            raise MemberNotFound(by=f"this {kind}")
+        return int(found)
+    raise InvalidInput("Name a member by id, phone, openid, unionid or shop id.")
+
+
+# --- creation and binding -----------------------------------------------------------
+
+_CREATE = text(
+    "INSERT INTO members (phone, balance, created_at) VALUES (:phone, 0, :now) "
+    "ON CONFLICT (phone) DO NOTHING RETURNING id"
+).bindparams(bindparam("now", type_=_TS))
+_CREATE_NO_PHONE = text(
+    "INSERT INTO members (phone, balance, created_at) VALUES (NULL, 0, :now) RETURNING id"
+).bindparams(bindparam("now", type_=_TS))
+_LINK = text(
+    "INSERT INTO member_identities (member_id, kind, value, created_at) "
+    "VALUES (:member_id, :kind, :value, :now) ON CONFLICT (kind, value) DO NOTHING RETURNING member_id"
+).bindparams(bindparam("now", type_=_TS))
+# Matches nothing when the member has the phone already: a concurrent bind of the same
+# phone to it committed while this one waited for the row.
+_SET_PHONE = text(
+    "UPDATE members SET phone = :phone WHERE id = :id AND (phone IS NULL OR phone <> :phone)"
+)
+_PHONE_OF = text("SELECT phone FROM members WHERE id = :id")
+
+
+def create_member(
+    conn: Connection, phone: str | None, now: dt.datetime, via: str
+) -> tuple[int, list[EventRef]]:
+    """The member with ``phone``, created (with a ``member_joined`` event) if new.
+
+    ``INSERT ... ON CONFLICT DO NOTHING`` is the guard against two first scans of one
+    phone at once: the loser of the race reads the winner's row.
+    """
+    if phone is None:
+        member_id = conn.execute(_CREATE_NO_PHONE, {"now": now}).scalar_one()
+    else:
+        member_id = conn.execute(_CREATE, {"phone": phone, "now": now}).scalar()
+        if member_id is None:
+            return int(conn.execute(_BY_PHONE, {"phone": phone}).scalar_one()), []
+    ev = events.emit(conn, "member_joined", member_id, {"member": member_id, "phone": phone, "via": via}, now)
+    return int(member_id), [ev]
+
+
+def link_identity(conn: Connection, member_id: int, kind: str, value: str, now: dt.datetime) -> int:
+    """Attach an external id to a member unless someone holds it; returns its holder."""
+    owner = conn.execute(
+        _LINK, {"member_id": member_id, "kind": kind, "value": value, "now": now}
+    ).scalar()
+    if owner is not None:
+        return int(owner)
+    return int(conn.execute(_BY_IDENTITY, {"kind": kind, "value": value}).scalar_one())
+
+
+#: ``(table, column)`` pairs that point at a member and move to the survivor of a merge.
+#: The loyalty programme appends its own tables (gift orders, tiers, ...). Outbox
+#: events are not among them: an event is an immutable record of what happened to the
+#: member it names, and ``members_merged`` tells the CRM who was joined to whom.
+MERGE_MOVES: list[tuple[str, str]] = [
+    ("member_identities", "member_id"),
+    ("ledger", "member_id"),
+    ("redemptions", "member_id"),
+    ("clone_alerts", "redeemed_by_id"),
+    ("clone_alerts", "attempted_by_id"),
+]
+
+_LOCK_PAIR = text(
+    "SELECT id, balance, earned_total, merged_into_id FROM members WHERE id IN (:a, :b) "
+    "ORDER BY id"
+)
+_ABSORB = text(
+    "UPDATE members SET balance = 0, earned_total = 0, phone = NULL, merged_into_id = :into "
+    "WHERE id = :id"
+)
+_ADD_BALANCE = text(
+    "UPDATE members SET balance = balance + :points, earned_total = earned_total + :earned "
+    "WHERE id = :id"
+)
+_REPOINT = text("UPDATE members SET merged_into_id = :into WHERE merged_into_id = :id")
+
+
+class _Raced(Exception):
+    """Internal: another transaction changed the members a bind read (merged one of
+    them, or took the phone) while it waited for their rows: what it read is out of
+    date. Nothing was written by the statement that found out."""
+
+
+def merge(conn: Connection, absorbed: int, into: int, now: dt.datetime) -> EventRef | None:
+    """Move everything of member ``absorbed`` to member ``into``; one ``members_merged``.
+
+    Ledger entries are re-pointed, never rewritten, so the survivor's balance (old
+    balance + absorbed balance) is still the sum of its ledger. When a concurrent
+    merge has joined either of them to someone by the time their rows are locked, the
+    members they have become are merged instead; ``None`` if that is one member.
+    """
+    while True:
+        try:
+            return _merge(conn, absorbed, into, now)
+        except _Raced:
+            absorbed, into = resolve_id(conn, absorbed), resolve_id(conn, into)
+            if absorbed == into:
+                return None
+
+
+def _merge(conn: Connection, absorbed: int, into: int, now: dt.datetime) -> EventRef:
+    """:func:`merge` of two members that are still live once their rows are locked,
+    else :class:`_Raced` (nothing written)."""
+    if absorbed == into:
+        raise InvalidInput("A member cannot be merged into itself.")
+    lock = _LOCK_PAIR
+    if conn.dialect.name == "postgresql":  # lock both rows in id order: no deadlock
+        lock = text(str(_LOCK_PAIR) + " FOR UPDATE")
+    rows = {r.id: r for r in conn.execute(lock, {"a": absorbed, "b": into})}
+    # Locking waited for any merge that held them, and read their rows as it left them.
+    if rows[absorbed].merged_into_id is not None or rows[into].merged_into_id is not None:
+        raise _Raced()
+    moved, earned = int(rows[absorbed].balance), int(rows[absorbed].earned_total)
+    counts: dict[str, int] = {}
+    for table, column in MERGE_MOVES:
+        result = conn.execute(
+            text(f"UPDATE {table} SET {column} = :into WHERE {column} = :id"),
+            {"into": into, "id": absorbed},
+        )
+        counts[f"{table}.{column}"] = result.rowcount
+    conn.execute(_ABSORB, {"into": into, "id": absorbed})
+    conn.execute(_REPOINT, {"into": into, "id": absorbed})
+    conn.execute(_ADD_BALANCE, {"points": moved, "earned": earned, "id": into})
+    payload = {
+        "member": into,
+        "merged_from": absorbed,
+        "points_moved": moved,
+        "ledger_entries_moved": counts["ledger.member_id"],
+        "redemptions_moved": counts["redemptions.member_id"],
+        "identities_moved": counts["member_identities.member_id"],
+    }
+    merged = events.emit(conn, "members_merged", into, payload, now)
+    # The programme's state: profile and its one-off bonus, tier, gift orders and claims.
+    merge_loyalty(conn, absorbed, into, now)
+    return merged
+
+
+@dataclass(frozen=True, slots=True)
+class BindResult:
+    """What a bind did: the member that now holds everything, and the events raised."""
+
+    member: int
+    created: bool
+    merged_from: int | None
+    events: tuple[EventRef, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "member": self.member,
+            "created": self.created,
+            "merged_from": self.merged_from,
+            "events": [e.to_dict() for e in self.events],
+        }
+
+
+def bind(
+    conn: Connection,
+    *,
+    now: dt.datetime,
+    phone: str | None = None,
+    member_id: int | None = None,
+    identities: dict[str, str] | None = None,
+    via: str = "bind",
+) -> BindResult:
+    """Bind a phone and/or external ids to one member.
+
+    The member is the one named by ``member_id``, else the holder of the first given
+    external id that exists, else the holder of the phone, else a new member. If the
+    phone belongs to another member, the two are merged into the phone's holder. An
+    external id held by another member without a phone is merged in the same way;
+    one held by a member with a phone is :class:`IdentityInUse`.
+    """
+    e164 = normalize_phone(phone) if phone is not None else None
+    ids = {k: check_identity(k, v) for k, v in (identities or {}).items()}
+    if e164 is None and not ids and member_id is None:
+        raise InvalidInput("Give a phone or an external id to bind.")
+    raised: list[EventRef] = []
+    created = False
+    merged_from: int | None = None
+    while True:
+        try:
+            subject: int | None = resolve_id(conn, member_id) if member_id is not None else None
+            if subject is None:
+                for kind, value in ids.items():
+                    subject = member_by_identity(conn, kind, value)
+                    if subject is not None:
+                        break
+            holder = member_by_phone(conn, e164) if e164 is not None else None
+
+            if subject is None and holder is None:
+                subject, joined = create_member(conn, e164, now, via)
+                raised.extend(joined)
+                created = created or bool(joined)  # no event: a concurrent first scan made it
+            elif subject is None:
+                subject = holder
+            elif holder is not None and holder != subject:
+                raised.append(_merge(conn, absorbed=subject, into=holder, now=now))
+                merged_from, subject = subject, holder
+            elif e164 is not None and holder is None:
+                previous = conn.execute(_PHONE_OF, {"id": subject}).scalar()
+                _set_phone(conn, subject, e164)
+                raised.append(
+                    events.emit(
+                        conn,
+                        "phone_bound",
+                        subject,
+                        {"member": subject, "phone": e164, "replaced": previous is not None},
+                        now,
+                    )
+                )
+            assert subject is not None
+
+            for kind, value in ids.items():
+                owner = link_identity(conn, subject, kind, value, now)
+                if owner != subject:
+                    if conn.execute(_PHONE_OF, {"id": owner}).scalar() is not None:
+                        raise IdentityInUse(kind=kind)
+                    raised.append(_merge(conn, absorbed=owner, into=subject, now=now))
+                    merged_from = owner
+            return BindResult(
+                member=subject, created=created, merged_from=merged_from, events=tuple(raised)
+            )
+        except _Raced:
+            # A merge of one of them, or a bind of the phone, committed while this one
+            # waited: decide again from what is there now (each time round follows a
+            # commit that merged members or bound the phone, so this ends).
+            continue
+
+
+def _set_phone(conn: Connection, member: int, phone: str) -> None:
+    """Give a member the phone no one held when the bind looked, else :class:`_Raced`.
+
+    On PostgreSQL a first scan or a bind of the same phone can commit meanwhile: the
+    unique index then refuses the phone, in a savepoint so that the transaction goes on
+    (the bind decides again and merges into that holder). SQLite has one writer at a
+    time (BEGIN IMMEDIATE), so the phone is still free there.
+    """
+    params = {"phone": phone, "id": member}
+    if conn.dialect.name != "postgresql":
+        changed = conn.execute(_SET_PHONE, params).rowcount
+    else:
+        try:
+            with conn.begin_nested():
+                changed = conn.execute(_SET_PHONE, params).rowcount
+        except IntegrityError:
+            raise _Raced() from None
+    if not changed:
+        raise _Raced()
+
+
+# --- reading --------------------------------------------------------------------------
+
+_SHOW = text("SELECT id, phone, balance, created_at FROM members WHERE id = :id").columns(
+    created_at=_TS
+)
+_IDS = text("SELECT kind, value FROM member_identities WHERE member_id = :id ORDER BY kind, value")
+_LEDGER_SUM = text("SELECT coalesce(sum(delta), 0) FROM ledger WHERE member_id = :id")
+_REDEMPTION_COUNT = text("SELECT count(*) FROM redemptions WHERE member_id = :id")
+_LEDGER = text(
+    "SELECT id, delta, kind, reason, redemption_serial, created_at FROM ledger "
+    "WHERE member_id = :id ORDER BY id"
+).columns(created_at=_TS)
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerLine:
+    """One ledger entry as ``member show --ledger`` prints it."""
+
+    id: int
+    delta: int
+    kind: str
+    reason: str
+    redemption_serial: int | None
+    created_at: dt.datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "delta": self.delta,
+            "kind": self.kind,
+            "reason": self.reason,
+            "redemption_serial": self.redemption_serial,
+            "created_at": self.created_at.isoformat(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class MemberInfo:
+    """A member as ``member show`` prints it."""
+
+    id: int
+    phone: str | None
+    balance: int
+    ledger_sum: int
+    redemptions: int
+    identities: tuple[tuple[str, str], ...]
+    created_at: dt.datetime
+    ledger: tuple[LedgerLine, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": self.id,
+            "phone": self.phone,
+            "balance": self.balance,
+            "ledger_sum": self.ledger_sum,
+            "redemptions": self.redemptions,
+            "identities": [{"kind": k, "value": v} for k, v in self.identities],
+            "created_at": self.created_at.isoformat(),
+        }
+        if self.ledger:
+            out["ledger"] = [line.to_dict() for line in self.ledger]
+        return out
+
+
+def member_info(conn: Connection, member_id: int, *, with_ledger: bool = False) -> MemberInfo:
+    """The member's phone, balance (and its ledger's sum), identities, redemptions."""
+    member_id = resolve_id(conn, member_id)
+    row = conn.execute(_SHOW, {"id": member_id}).one()
+    ledger: tuple[LedgerLine, ...] = ()
+    if with_ledger:
+        ledger = tuple(
+            LedgerLine(r.id, int(r.delta), r.kind, r.reason, r.redemption_serial, from_db(r.created_at))  # type: ignore[arg-type]
+            for r in conn.execute(_LEDGER, {"id": member_id})
+        )
+    return MemberInfo(
+        id=row.id,
+        phone=row.phone,
+        balance=int(row.balance),
+        ledger_sum=int(conn.execute(_LEDGER_SUM, {"id": member_id}).scalar_one()),
+        redemptions=int(conn.execute(_REDEMPTION_COUNT, {"id": member_id}).scalar_one()),
+        identities=tuple((r.kind, r.value) for r in conn.execute(_IDS, {"id": member_id})),
+        created_at=from_db(row.created_at),  # type: ignore[arg-type]
+        ledger=ledger,
+    )

@@ -1,0 +1,83 @@
+"""The key: loading, file creation, subkeys, fingerprint, never shown."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from loyalcode.errors import InvalidKey, KeyMismatch, KeyMissing, LoyalcodeError
+from loyalcode.store.keys import Keyring, KeySource, create_key_file, find_key, load_key, parse_key
+
+KEY = "ab" * 32
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    monkeypatch.delenv("LOYALCODE_KEY", raising=False)
+    monkeypatch.delenv("LOYALCODE_KEY_FILE", raising=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_env_wins_over_file(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (clean_env / "loyalcode.key").write_text("cd" * 32)
+    monkeypatch.setenv("LOYALCODE_KEY", KEY)
+    key, source = load_key()
+    assert key == bytes.fromhex(KEY) and source.description == "LOYALCODE_KEY"
+
+
+def test_default_file_and_named_file(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert find_key() is None
+    with pytest.raises(KeyMissing) as err:
+        load_key()
+    assert err.value.code == "key_missing"
+    (clean_env / "loyalcode.key").write_text(KEY + "\n")
+    assert load_key()[0] == bytes.fromhex(KEY)
+    other = clean_env / "sub" / "k"
+    other.parent.mkdir()
+    other.write_text("  " + "cd" * 32 + "\n")
+    monkeypatch.setenv("LOYALCODE_KEY_FILE", str(other))
+    assert load_key()[0] == bytes.fromhex("cd" * 32)
+
+
+@pytest.mark.parametrize("text", ["", "ab" * 31, "ab" * 33, "zz" * 32, "ab" * 31 + "g0"])
+def test_invalid_key_text(text: str) -> None:
+    with pytest.raises(InvalidKey) as err:
+        parse_key(text, KeySource("test"))
+    assert text[:8] not in err.value.message or not text
+
+
+def test_create_key_file_mode_and_no_overwrite(tmp_path: Path) -> None:
+    path = tmp_path / "d" / "loyalcode.key"
+    key = create_key_file(path)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert path.read_text().strip() == key.hex()
+    with pytest.raises(LoyalcodeError):
+        create_key_file(path)
+    assert path.read_text().strip() == key.hex()
+
+
+def test_fingerprint_and_mismatch() -> None:
+    a, b = Keyring(bytes.fromhex(KEY)), Keyring(bytes(32))
+    assert a.fingerprint != b.fingerprint and len(a.fingerprint) == 32
+    a.verify(a.fingerprint, KeySource("x"))
+    with pytest.raises(KeyMismatch) as err:
+        a.verify(b.fingerprint, KeySource("x"))
+    assert err.value.code == "key_mismatch"
+
+
+def test_key_material_never_shown() -> None:
+    ring = Keyring(bytes.fromhex(KEY))
+    assert KEY not in repr(ring) and "abab" not in repr(ring)
+    with pytest.raises(InvalidKey):
+        Keyring(b"short")
+
+
+def test_subkeys_are_independent() -> None:
+    """F1 and F2 use different subkeys: the same input gives unrelated outputs."""
+    ring = Keyring(bytes.fromhex(KEY))
+    assert ring.tag(5) != ring.mask(5) << 5 >> 5 or ring.tag(5) >> 5 != ring.mask(5)
+    assert ring.tag(5) >> 5 != ring.mask(5)
