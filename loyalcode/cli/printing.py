@@ -42,8 +42,12 @@ def print_cmd(
     dpi: int | None = typer.Option(
         None, "--dpi", help="Printer resolution, 72-1200 (default 300; zpl: 203, also 152/300/600)."
     ),
-    seq_from: int | None = typer.Option(None, "--from", help="First sequence number (1-based)."),
-    seq_to: int | None = typer.Option(None, "--to", help="Last sequence number (inclusive)."),
+    seq_from: str | None = typer.Option(
+        None, "--from", help="First sequence number (from 1) or a visible serial."
+    ),
+    seq_to: str | None = typer.Option(
+        None, "--to", help="Last sequence number (inclusive) or a visible serial."
+    ),
     ec: str = typer.Option("M", "--ec", help="QR error correction level: L, M, Q or H."),
     caption: str | None = typer.Option(None, "--caption", help="A caption line on every label."),
     font: Path | None = typer.Option(
@@ -59,6 +63,7 @@ def print_cmd(
     """Render a batch (or a seq range of it) as label sheets, roll labels or ZPL."""
     from loyalcode.codegen.batches import get_batch, require_not_void, seq_range
     from loyalcode.codegen.labels import iter_label_chunks
+    from loyalcode.codegen.visible import for_salt, position_range
     from loyalcode.printing.errors import InvalidFormat
     from loyalcode.printing.layout import check_dpi
     from loyalcode.printing.output import preflight
@@ -81,12 +86,12 @@ def print_cmd(
     )
     ctx = open_context(state.db_url)
     try:
+        salt = ctx.visible_salt()
         with ctx.session() as s:
             batch = get_batch(s, batch_id)
             require_not_void(batch)
-            start, end = seq_range(batch, seq_from, seq_to)
+            start, end = seq_range(batch, *position_range(batch, seq_from, seq_to, for_salt(salt)))
         keyring = ctx.keyring()
-        salt = ctx.visible_salt()
 
         def chunks(first: int, last: int, size: int = 4096):  # type: ignore[no-untyped-def]
             return iter_label_chunks(

@@ -27,7 +27,7 @@ from loyalcode.printing.errors import InvalidFormat, PayloadTooLong
 from loyalcode.printing.fonts import find_caption_font
 from loyalcode.printing.layout import SheetSpec, check_dpi
 from loyalcode.printing.output import AtomicFile, AtomicPageDir
-from loyalcode.printing.qr import QrEncoder, check_ec, choose_version
+from loyalcode.printing.qr import QrEncoder, check_ec, choose_version, segment_version
 from loyalcode.printing.sheets import PageLabels, PageRenderer
 from loyalcode.printing.templates import Template
 from loyalcode.printing.zpl import ZplLabels, check_zpl_dpi
@@ -99,7 +99,8 @@ def prepare(options: PrintOptions, sample_payloads: Sequence[str],
     caption = options.caption.strip() if options.caption else None
     caption_font = str(find_caption_font(caption, options.font)) if caption else None
     payloads = list(sample_payloads)
-    version = choose_version(payloads, ec)
+    # ZPL: the printer encodes the symbol, one segment a payload (see printing.zpl).
+    version = segment_version(payloads, ec) if options.fmt == "zpl" else choose_version(payloads, ec)
     encoder = QrEncoder(version, ec, sample=payloads[:32])
     serial_chars = max((len(s) for s in sample_serials or ()), default=8)
     spec = SheetSpec(
