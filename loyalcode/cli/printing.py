@@ -57,6 +57,10 @@ def print_cmd(
     workers: int | None = typer.Option(
         None, "--workers", min=1, help="Rendering processes (default: all cores for large runs)."
     ),
+    split: int | None = typer.Option(
+        None, "--split", metavar="N",
+        help="One output per N labels: OUT-0001.pdf, ... (png: OUT-0001/, ...); pdf/png: whole pages.",
+    ),
     templates_file: Path | None = TEMPLATES_OPTION,
     json_out: bool = typer.Option(False, "--json", help="A JSON summary on stdout."),
 ) -> None:
@@ -69,6 +73,7 @@ def print_cmd(
     from loyalcode.printing.output import preflight
     from loyalcode.printing.qr import check_ec
     from loyalcode.printing.run import FORMATS, PrintOptions, prepare, print_labels
+    from loyalcode.printing.split import check_split, part_path, print_split
     from loyalcode.printing.templates import get_template
     from loyalcode.store.context import open_context
 
@@ -79,7 +84,9 @@ def print_cmd(
     if dpi is not None:
         check_dpi(dpi)
     check_ec(ec)
-    preflight(out, fmt)
+    if split is not None:
+        check_split(split, tmpl, fmt)
+    preflight(part_path(out, 1, fmt) if split is not None else out, fmt)
     options = PrintOptions(
         template=tmpl, fmt=fmt, dpi=dpi, ec=ec, with_serial=not no_serial,
         caption=caption, font=str(font) if font else None, workers=workers,
@@ -108,16 +115,23 @@ def print_cmd(
         )
         total = end - start + 1
         with progress(total, f"print batch {batch.id}") as bar:
-            result = print_labels(
-                chunks(start, end), out, options, spec=spec, total=total, on_progress=bar.update
-            )
+            if split is not None:
+                result = print_split(chunks(start, end), out, options, split=split, spec=spec,
+                                     total=total, on_progress=bar.update)
+            else:
+                result = print_labels(
+                    chunks(start, end), out, options, spec=spec, total=total, on_progress=bar.update
+                )
     finally:
         ctx.dispose()
     if json_out:
         emit_json({"batch": batch.id, **result.to_dict()})
     else:
+        where = result.path if not result.files else (
+            f"{len(result.files)} files ({result.files[0].path} .. {result.files[-1].path})"
+        )
         notice(
             f"Printed {result.labels:,} labels (seq {result.seq_from}-{result.seq_to}) of batch "
-            f"{batch.id} on {result.pages:,} pages to {result.path} "
+            f"{batch.id} on {result.pages:,} pages to {where} "
             f"({result.format}, {result.dpi} dpi, {result.seconds:.1f} s)."
         )

@@ -62,8 +62,23 @@ class PrintOptions:
 
 
 @dataclass(frozen=True, slots=True)
+class PartFile:
+    """One output file (or PNG directory) of a run and the labels in it."""
+
+    path: str
+    labels: int
+    pages: int
+    seq_from: int | None
+    seq_to: int | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
 class PrintResult:
-    """Summary of a finished run (the ``print --json`` body)."""
+    """Summary of a finished run (the ``print --json`` body); ``files`` lists the parts of
+    a split run (see :mod:`loyalcode.printing.split`), else the one output."""
 
     path: str
     format: str
@@ -77,9 +92,13 @@ class PrintResult:
     qr_version: int
     ec: str
     workers: int
+    files: tuple[PartFile, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
+        body = {name: getattr(self, name) for name in self.__slots__ if name != "files"}  # type: ignore[attr-defined]
+        parts = self.files or (PartFile(self.path, self.labels, self.pages, self.seq_from, self.seq_to),)
+        body["files"] = [part.to_dict() for part in parts]
+        return body
 
 
 def prepare(options: PrintOptions, sample_payloads: Sequence[str],
