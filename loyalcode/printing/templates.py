@@ -245,14 +245,15 @@ def validate(t: Template) -> None:
             f"{t.rows}x{t.columns} labels of {t.label_mm[0]}x{t.label_mm[1]} mm end at "
             f"{right:.2f}x{bottom:.2f} mm, outside the {t.page_mm[0]}x{t.page_mm[1]} mm page"
         )
+    if t.safe_mm < 0 or 2 * t.safe_mm >= min(t.label_mm):
+        raise bad(f"the safe inset {t.safe_mm} mm leaves no room inside a "
+                  f"{t.label_mm[0]}x{t.label_mm[1]} mm label")
     half = t.qr_size_mm / 2
     cx, cy = t.qr_center_mm
     if t.qr_size_mm <= 0 or cx - half < -1e-3 or cy - half < -1e-3 \
             or cx + half > t.label_mm[0] + 1e-3 or cy + half > t.label_mm[1] + 1e-3:
         raise bad("the QR square does not fit inside the label")
     s = t.safe_mm
-    if s < 0 or 2 * s >= min(t.label_mm):
-        raise bad(f"the safe inset {s} mm leaves no room inside a {t.label_mm[0]}x{t.label_mm[1]} mm label")
     safe_x0, safe_y0, safe_x1, safe_y1 = s, s, t.label_mm[0] - s, t.label_mm[1] - s
     if cx - half < safe_x0 - 1e-3 or cy - half < safe_y0 - 1e-3 \
             or cx + half > safe_x1 + 1e-3 or cy + half > safe_y1 + 1e-3:
