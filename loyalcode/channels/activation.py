@@ -35,7 +35,7 @@ from loyalcode.channels.tree import get_channel
 from loyalcode.codegen.batches import get_batch, require_not_void, seq_range
 from loyalcode.codegen.errors import RangeOutsideBatch
 from loyalcode.codegen.models import Batch
-from loyalcode.codegen.visible import ALPHABET, MIN_LENGTH, VisibleSerials, for_salt
+from loyalcode.codegen.visible import VisibleSerials, for_salt, parse_position
 from loyalcode.errors import InvalidInput, LoyalcodeError, NotInitialized
 from loyalcode.store.models import Deployment
 from loyalcode.store.timeutil import from_db, utc
@@ -240,75 +240,6 @@ def visible_serials(session: Session) -> VisibleSerials:
     if salt is None:
         raise NotInitialized(url="this database")
     return for_salt(str(salt))
-
-
-_VISIBLE_CHARS = frozenset(ALPHABET)
-_MAX_VISIBLE = 20  # far above the length of any serial's hashids; bounds the decode
-_MAX_DIGITS = 18
-
-
-def parse_position(
-    text: str, batch: Batch, serials: VisibleSerials, *, name: str = "position"
-) -> int:
-    """The sequence number (from 1) that ``text`` names in ``batch``: either the number
-    itself (ASCII decimal digits) or the visible serial (明码) printed on one of the
-    batch's packages.
-
-    Some visible serials are all digits. A decimal text that is a sequence number of
-    the batch and also the visible serial of one of its codes is refused as ambiguous
-    (a leading ``0`` makes it a sequence number: no visible serial has a ``0``);
-    otherwise the one reading that falls inside the batch is taken. A sequence number
-    outside the batch is returned as it is, for :func:`seq_range` to refuse. ``name``
-    (``FROM``, ``--to``) says which field is meant in messages, which never repeat
-    unrecognised text (it might be a hidden code pasted by mistake).
-    """
-    value = text.strip()
-    decimal = value.isascii() and value.isdecimal()
-    if decimal and len(value.lstrip("0")) > _MAX_DIGITS:
-        raise RangeOutsideBatch(
-            f"{name} {value} is outside batch {batch.id} (1..{batch.quantity}).",
-            batch=batch.id, quantity=batch.quantity,
-        )
-    seq = int(value) if decimal else None
-    serial = decode_visible(value, serials)
-    shown = (
-        batch.seq_of(serial)
-        if serial is not None and batch.serial_start <= serial < batch.serial_end
-        else None
-    )
-    if seq is not None and 1 <= seq <= batch.quantity:
-        if shown is not None:
-            raise InvalidInput(
-                f"{name} {value} is both sequence number {seq} and the visible serial of "
-                f"sequence number {shown} of batch {batch.id}: "
-                f"write 0{value} for the sequence number."
-            )
-        return seq
-    if serial is None:
-        if seq is not None:
-            return seq
-        raise InvalidInput(
-            f"{name} is neither a sequence number nor a visible serial of this deployment."
-            if value else f"{name} is empty: give a sequence number or a visible serial."
-        )
-    if shown is None:
-        raise RangeOutsideBatch(
-            f"{name} {value.upper()} is the visible serial of serial {serial}, which is not "
-            f"in batch {batch.id} (serials {batch.serial_start}..{batch.serial_end - 1}).",
-            batch=batch.id, quantity=batch.quantity,
-        )
-    return shown
-
-
-def decode_visible(value: str, serials: VisibleSerials) -> int | None:
-    """The global serial of a visible serial, or ``None`` when ``value`` is none."""
-    upper = value.upper()
-    if not MIN_LENGTH <= len(upper) <= _MAX_VISIBLE or not set(upper) <= _VISIBLE_CHARS:
-        return None
-    try:
-        return serials.decode(upper)
-    except InvalidInput:
-        return None
 
 
 _SEPARATOR = re.compile(r"\s*[,\t]\s*|\s+")

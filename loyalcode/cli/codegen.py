@@ -132,8 +132,12 @@ class OutputError(LoyalcodeError):
 @app.command("export")
 def export_cmd(
     batch_id: str = typer.Argument(..., metavar="ID"),
-    seq_from: int | None = typer.Option(None, "--from", help="First sequence number (1-based)."),
-    seq_to: int | None = typer.Option(None, "--to", help="Last sequence number (inclusive)."),
+    seq_from: str | None = typer.Option(
+        None, "--from", help="First sequence number (from 1) or a visible serial."
+    ),
+    seq_to: str | None = typer.Option(
+        None, "--to", help="Last sequence number (inclusive) or a visible serial."
+    ),
     fmt: str = typer.Option("csv", "--format", help="csv (seq,code,payload) or txt (payloads)."),
     with_serial: bool = typer.Option(False, "--serial", help="Add the visible serial column."),
     out: Path | None = typer.Option(None, "--out", help="Output file (default: stdout)."),
@@ -142,16 +146,17 @@ def export_cmd(
     """Stream a batch's codes (or a seq range) as CSV or TXT for line coders."""
     from loyalcode.codegen.batches import get_batch, require_not_void, seq_range
     from loyalcode.codegen.export import FORMATS, iter_export, write_export
+    from loyalcode.codegen.visible import for_salt, position_range
 
     if fmt not in FORMATS:
         raise InvalidInput(f"Unknown format {fmt!r}: use csv or txt.")
     ctx = _context()
+    salt = ctx.visible_salt()
     with ctx.session() as s:
         batch = get_batch(s, batch_id)
         require_not_void(batch)
-        start, end = seq_range(batch, seq_from, seq_to)
+        start, end = seq_range(batch, *position_range(batch, seq_from, seq_to, for_salt(salt)))
     keyring = ctx.keyring()
-    salt = ctx.visible_salt()
     pieces = iter_export(
         batch, keyring, fmt=fmt, seq_from=start, seq_to=end, with_serial=with_serial, visible_salt=salt
     )

@@ -42,8 +42,12 @@ def print_cmd(
     dpi: int | None = typer.Option(
         None, "--dpi", help="Printer resolution, 72-1200 (default 300; zpl: 203, also 152/300/600)."
     ),
-    seq_from: int | None = typer.Option(None, "--from", help="First sequence number (1-based)."),
-    seq_to: int | None = typer.Option(None, "--to", help="Last sequence number (inclusive)."),
+    seq_from: str | None = typer.Option(
+        None, "--from", help="First sequence number (from 1) or a visible serial."
+    ),
+    seq_to: str | None = typer.Option(
+        None, "--to", help="Last sequence number (inclusive) or a visible serial."
+    ),
     ec: str = typer.Option("M", "--ec", help="QR error correction level: L, M, Q or H."),
     caption: str | None = typer.Option(None, "--caption", help="A caption line on every label."),
     font: Path | None = typer.Option(
@@ -53,17 +57,23 @@ def print_cmd(
     workers: int | None = typer.Option(
         None, "--workers", min=1, help="Rendering processes (default: all cores for large runs)."
     ),
+    split: int | None = typer.Option(
+        None, "--split", metavar="N",
+        help="One output per N labels: OUT-0001.pdf, ... (png: OUT-0001/, ...); pdf/png: whole pages.",
+    ),
     templates_file: Path | None = TEMPLATES_OPTION,
     json_out: bool = typer.Option(False, "--json", help="A JSON summary on stdout."),
 ) -> None:
     """Render a batch (or a seq range of it) as label sheets, roll labels or ZPL."""
     from loyalcode.codegen.batches import get_batch, require_not_void, seq_range
     from loyalcode.codegen.labels import iter_label_chunks
+    from loyalcode.codegen.visible import for_salt, position_range
     from loyalcode.printing.errors import InvalidFormat
     from loyalcode.printing.layout import check_dpi
     from loyalcode.printing.output import preflight
     from loyalcode.printing.qr import check_ec
     from loyalcode.printing.run import FORMATS, PrintOptions, prepare, print_labels
+    from loyalcode.printing.split import check_split, part_path, print_split
     from loyalcode.printing.templates import get_template
     from loyalcode.store.context import open_context
 
@@ -74,19 +84,21 @@ def print_cmd(
     if dpi is not None:
         check_dpi(dpi)
     check_ec(ec)
-    preflight(out, fmt)
+    if split is not None:
+        check_split(split, tmpl, fmt)
+    preflight(part_path(out, 1, fmt) if split is not None else out, fmt)
     options = PrintOptions(
         template=tmpl, fmt=fmt, dpi=dpi, ec=ec, with_serial=not no_serial,
         caption=caption, font=str(font) if font else None, workers=workers,
     )
     ctx = open_context(state.db_url)
     try:
+        salt = ctx.visible_salt()
         with ctx.session() as s:
             batch = get_batch(s, batch_id)
             require_not_void(batch)
-            start, end = seq_range(batch, seq_from, seq_to)
+            start, end = seq_range(batch, *position_range(batch, seq_from, seq_to, for_salt(salt)))
         keyring = ctx.keyring()
-        salt = ctx.visible_salt()
 
         def chunks(first: int, last: int, size: int = 4096):  # type: ignore[no-untyped-def]
             return iter_label_chunks(
@@ -103,16 +115,23 @@ def print_cmd(
         )
         total = end - start + 1
         with progress(total, f"print batch {batch.id}") as bar:
-            result = print_labels(
-                chunks(start, end), out, options, spec=spec, total=total, on_progress=bar.update
-            )
+            if split is not None:
+                result = print_split(chunks(start, end), out, options, split=split, spec=spec,
+                                     total=total, on_progress=bar.update)
+            else:
+                result = print_labels(
+                    chunks(start, end), out, options, spec=spec, total=total, on_progress=bar.update
+                )
     finally:
         ctx.dispose()
     if json_out:
         emit_json({"batch": batch.id, **result.to_dict()})
     else:
+        where = result.path if not result.files else (
+            f"{len(result.files)} files ({result.files[0].path} .. {result.files[-1].path})"
+        )
         notice(
             f"Printed {result.labels:,} labels (seq {result.seq_from}-{result.seq_to}) of batch "
-            f"{batch.id} on {result.pages:,} pages to {result.path} "
+            f"{batch.id} on {result.pages:,} pages to {where} "
             f"({result.format}, {result.dpi} dpi, {result.seconds:.1f} s)."
         )

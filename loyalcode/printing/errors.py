@@ -57,3 +57,8 @@ class FontNotFound(LoyalcodeError):
 class OutputNotWritable(LoyalcodeError):
     code = "output_unwritable"  # same code as `export` uses
     template = "Cannot write {path}: {reason}."
+
+
+class InvalidSplit(InvalidInput):
+    code = "invalid_split"
+    template = "Cannot split every {value!r} labels: {reason}."

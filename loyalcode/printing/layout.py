@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -17,7 +18,7 @@ from loyalcode.printing.errors import InvalidDpi, LabelTooSmall, TemplateInvalid
 from loyalcode.printing.fonts import MONO_FONT
 from loyalcode.printing.qr import QUIET_ZONE
 from loyalcode.printing.templates import Template
-from loyalcode.printing.text import caption_width_em, mono_advance_em
+from loyalcode.printing.text import GlyphTable, caption_width_em, caption_width_px, mono_advance_em
 
 DPI_MIN, DPI_MAX = 72, 1200
 CODE_LENGTH = 16
@@ -31,6 +32,16 @@ def check_dpi(dpi: int) -> int:
     if isinstance(dpi, bool) or not isinstance(dpi, int) or not DPI_MIN <= dpi <= DPI_MAX:
         raise InvalidDpi(value=dpi, minimum=DPI_MIN, maximum=DPI_MAX)
     return dpi
+
+
+@lru_cache(maxsize=256)
+def _glyphs(size_px: int) -> GlyphTable:
+    return GlyphTable(MONO_FONT, max(size_px, 1))
+
+
+def _advance(size_px: int) -> int:
+    """Advance of one character of the code face at ``size_px``, in whole pixels."""
+    return _glyphs(size_px).advance
 
 
 def group_lines(code: str, lines: int) -> list[str]:
@@ -60,6 +71,8 @@ class SheetSpec:
     caption_font: str | None = None
     mask: int | None = None
     mask_reference: int = 0
+    max_module_px: int | None = None
+    """Largest module in printer dots (ZPL's ``^BQ`` magnification stops at 10)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +95,8 @@ class SheetLayout:
         self.modules = 17 + 4 * spec.version
         side_px = math.floor(t.qr_size_mm * self.px_per_mm + 1e-9)
         self.module_px = side_px // (self.modules + 2 * QUIET_ZONE)
+        if spec.max_module_px is not None:
+            self.module_px = min(self.module_px, spec.max_module_px)
         if self.module_px < 1:
             raise LabelTooSmall(
                 name=t.name, dpi=spec.dpi,
@@ -123,7 +138,12 @@ class SheetLayout:
                     name=t.name, dpi=spec.dpi, reason="the text box is too small for a legible code"
                 )
             serial_px = min(math.floor(0.75 * code_px), math.floor(box_w / (max(spec.serial_chars, 1) * adv)))
+            while serial_px > 1 and _advance(serial_px) * spec.serial_chars > box_w:
+                serial_px -= 1  # whole-dot advances can add up past the box
             caption_px = min(math.floor(0.85 * code_px), math.floor(box_w / cap_em)) if spec.caption else 0
+            while caption_px > 1 and spec.caption and caption_width_px(
+                    spec.caption, spec.caption_font or MONO_FONT, caption_px) > box_w:
+                caption_px -= 1
             heights = [self._line_height(code_px)] * self.code_lines
             if spec.with_serial:
                 heights.append(self._line_height(serial_px))
@@ -131,7 +151,7 @@ class SheetLayout:
                 heights.insert(0, self._line_height(caption_px))
             gap = round(_LINE_GAP * code_px)
             total = sum(heights) + gap * (2 if spec.caption and spec.with_serial else 1)
-            if total <= box_h and chars * round(adv * code_px) <= box_w:
+            if total <= box_h and chars * _advance(code_px) <= box_w:
                 break
             code_px -= 1
         self.code_px, self.serial_px, self.caption_px = code_px, serial_px, caption_px
@@ -141,9 +161,7 @@ class SheetLayout:
 
     @staticmethod
     def _line_height(size_px: int) -> int:
-        from loyalcode.printing.text import GlyphTable  # cached by the caller in practice
-
-        return GlyphTable(MONO_FONT, max(size_px, 1)).height
+        return _glyphs(size_px).height
 
     # --- positions ----------------------------------------------------------------
 

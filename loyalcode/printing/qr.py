@@ -82,6 +82,87 @@ def choose_version(payloads: list[str], ec: str = "M") -> int:
     return max(version_of(encode(p, ec=ec)) for p in ranked)
 
 
+# --- one-segment symbols (what a ZPL printer is told to encode) ---------------------
+
+#: The 45 characters of QR alphanumeric mode (ISO/IEC 18004, 7.4.4).
+ALPHANUMERIC = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
+_ALNUM_BYTES = ALPHANUMERIC.encode("ascii")
+_DIGIT_BYTES = b"0123456789"
+_EC_INDEX = {"L": 1, "M": 0, "Q": 3, "H": 2}  # qrcode's constants for the four levels
+#: Character modes, narrowest first, as ZPL's manual input names them.
+MODES = ("N", "A", "B")
+
+
+def segment_mode(payload: str) -> str:
+    """The narrowest QR mode that holds all of ``payload`` in one segment: ``N``
+    (digits), ``A`` (alphanumeric: digits, upper case, `` $%*+-./:``) or ``B`` (bytes
+    of its UTF-8).
+
+    >>> segment_mode("0123"), segment_mode("HTTPS://LC.EXAMPLE.COM/C/7KX4"), segment_mode("https://x")
+    ('N', 'A', 'B')
+    """
+    if not payload.isascii():
+        return "B"
+    raw = payload.encode("ascii")
+    if not raw.translate(None, _DIGIT_BYTES):
+        return "N"
+    if not raw.translate(None, _ALNUM_BYTES):
+        return "A"
+    return "B"
+
+
+def segment_bits(mode: str, length: int, version: int) -> int:
+    """Bits of one segment of ``length`` characters (bytes in ``B``) at ``version``:
+    mode indicator, character count, data (ISO/IEC 18004, 7.4)."""
+    from qrcode import util
+
+    if mode == "N":
+        kind, data = util.MODE_NUMBER, 10 * (length // 3) + (0, 4, 7)[length % 3]
+    elif mode == "A":
+        kind, data = util.MODE_ALPHA_NUM, 11 * (length // 2) + 6 * (length % 2)
+    else:
+        kind, data = util.MODE_8BIT_BYTE, 8 * length
+    return 4 + util.length_in_bits(kind, version) + data
+
+
+def segment_capacity(mode: str, version: int, ec: str) -> int:
+    """The most characters (bytes in ``B``) one segment in ``mode`` holds at ``version``-``ec``."""
+    from qrcode import util
+
+    limit = util.BIT_LIMIT_TABLE[_EC_INDEX[check_ec(ec)]][version]
+    low, high = 0, 7089
+    while low < high:  # the largest length whose bits fit
+        mid = (low + high + 1) // 2
+        if segment_bits(mode, mid, version) <= limit:
+            low = mid
+        else:
+            high = mid - 1
+    return low
+
+
+def segment_length(payload: str, mode: str) -> int:
+    """Characters of ``payload`` as counted in ``mode`` (UTF-8 bytes in ``B``)."""
+    return len(payload.encode("utf-8")) if mode == "B" else len(payload)
+
+
+def segment_version(payloads: list[str], ec: str = "M", mode: str | None = None) -> int:
+    """The smallest version whose one-segment symbol (in ``mode``, default the
+    narrowest that holds each payload) holds every payload at level ``ec``: the
+    version a printer told the mode picks, as it picks the smallest that fits."""
+    ec = check_ec(ec)
+    if not payloads:
+        raise PayloadTooLong(length=0, reason="no payloads to encode")
+    need = 1
+    for payload in payloads:
+        kind = mode or segment_mode(payload)
+        length = segment_length(payload, kind)
+        while need <= 40 and segment_capacity(kind, need, ec) < length:
+            need += 1
+        if need > 40:
+            raise PayloadTooLong(length=len(payload), reason=f"more than a version 40-{ec} QR holds")
+    return need
+
+
 def penalty(symbols: np.ndarray) -> np.ndarray:
     """ISO/IEC 18004 mask penalty (N1 + N2 + N3 + N4) of each symbol in a stack (B, n, n)."""
     s = np.ascontiguousarray(symbols, dtype=bool)

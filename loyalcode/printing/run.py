@@ -27,7 +27,7 @@ from loyalcode.printing.errors import InvalidFormat, PayloadTooLong
 from loyalcode.printing.fonts import find_caption_font
 from loyalcode.printing.layout import SheetSpec, check_dpi
 from loyalcode.printing.output import AtomicFile, AtomicPageDir
-from loyalcode.printing.qr import QrEncoder, check_ec, choose_version
+from loyalcode.printing.qr import QrEncoder, check_ec, choose_version, segment_version
 from loyalcode.printing.sheets import PageLabels, PageRenderer
 from loyalcode.printing.templates import Template
 from loyalcode.printing.zpl import ZplLabels, check_zpl_dpi
@@ -62,8 +62,23 @@ class PrintOptions:
 
 
 @dataclass(frozen=True, slots=True)
+class PartFile:
+    """One output file (or PNG directory) of a run and the labels in it."""
+
+    path: str
+    labels: int
+    pages: int
+    seq_from: int | None
+    seq_to: int | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
 class PrintResult:
-    """Summary of a finished run (the ``print --json`` body)."""
+    """Summary of a finished run (the ``print --json`` body); ``files`` lists the parts of
+    a split run (see :mod:`loyalcode.printing.split`), else the one output."""
 
     path: str
     format: str
@@ -77,9 +92,13 @@ class PrintResult:
     qr_version: int
     ec: str
     workers: int
+    files: tuple[PartFile, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
+        body = {name: getattr(self, name) for name in self.__slots__ if name != "files"}  # type: ignore[attr-defined]
+        parts = self.files or (PartFile(self.path, self.labels, self.pages, self.seq_from, self.seq_to),)
+        body["files"] = [part.to_dict() for part in parts]
+        return body
 
 
 def prepare(options: PrintOptions, sample_payloads: Sequence[str],
@@ -99,7 +118,8 @@ def prepare(options: PrintOptions, sample_payloads: Sequence[str],
     caption = options.caption.strip() if options.caption else None
     caption_font = str(find_caption_font(caption, options.font)) if caption else None
     payloads = list(sample_payloads)
-    version = choose_version(payloads, ec)
+    # ZPL: the printer encodes the symbol, one segment a payload (see printing.zpl).
+    version = segment_version(payloads, ec) if options.fmt == "zpl" else choose_version(payloads, ec)
     encoder = QrEncoder(version, ec, sample=payloads[:32])
     serial_chars = max((len(s) for s in sample_serials or ()), default=8)
     spec = SheetSpec(

@@ -3,9 +3,16 @@
 A template says where every label sits on a page (``margin_mm`` is the top-left corner
 of the first label, ``pitch_mm`` the distance from one label's corner to the next),
 where the QR symbol sits within a label (``qr_center_mm``, ``qr_size_mm``: the side of
-the square kept for the symbol *including* its 4-module quiet zone), and a per-printer
-calibration: every position ``p`` on the page is printed at ``p * scale + shift_mm``.
-Sizes are not scaled (a QR module is a whole number of printer dots).
+the square kept for the symbol *including* its 4-module quiet zone), the safe area
+(``safe_mm``: an inset inside each label's edges that no ink enters; the QR square and
+the text box lie inside it), and a per-printer calibration: every position ``p`` on the
+page is printed at ``p * scale + shift_mm``. Sizes are not scaled (a QR module is a
+whole number of printer dots).
+
+The safe inset defaults to 3 mm on edge-to-edge stock (a label edge on the page edge or
+on its neighbour's: office printers leave a few millimetres of the sheet unprinted, die
+cuts and roll feeds wander by a millimetre or so) and to 1.5 mm on labels with gaps all
+round; a user template may set its own.
 
 Labels are filled row by row, left to right, top to bottom.
 
@@ -21,7 +28,9 @@ Users add templates from a TOML or JSON file (``--templates FILE`` or the
 >>> get_template("a4-3x8").label_mm
 (70.0, 37.0)
 >>> get_template("a4-3x8").qr_size_mm
-33.0
+31.0
+>>> get_template("a4-3x8").safe_mm
+3.0
 """
 
 from __future__ import annotations
@@ -37,8 +46,12 @@ from typing import Any
 
 from loyalcode.printing.errors import TemplateFileError, TemplateInvalid, TemplateNotFound
 
-#: Padding kept free of ink inside every label, in mm (die-cut tolerance).
+#: Safe inset of labels with gaps all round, in mm (die-cut tolerance).
 LABEL_PADDING_MM = 1.5
+#: Safe inset of edge-to-edge stock, in mm.
+EDGE_TO_EDGE_SAFE_MM = 3.0
+#: Space between the QR square and the text box, in mm.
+_GAP_MM = 0.75
 #: Environment variable naming a user template file.
 TEMPLATES_ENV = "LOYALCODE_TEMPLATES"
 _EPS = 1e-6
@@ -65,6 +78,8 @@ class Template:
     description: str = ""
     text_box_mm: tuple[float, float, float, float] = field(default=(0.0, 0.0, 0.0, 0.0))
     """Box for the human-readable text within a label: (x, y, width, height)."""
+    safe_mm: float = EDGE_TO_EDGE_SAFE_MM
+    """Inset inside each label's edges that no ink enters."""
 
     @property
     def labels_per_page(self) -> int:
@@ -87,6 +102,11 @@ class Template:
         ox, oy = self.label_origin_mm(index)
         return self.place_mm(ox + self.qr_center_mm[0], oy + self.qr_center_mm[1])
 
+    def safe_box_mm(self) -> tuple[float, float, float, float]:
+        """The safe area within a label: (x, y, width, height)."""
+        s = self.safe_mm
+        return (s, s, self.label_mm[0] - 2 * s, self.label_mm[1] - 2 * s)
+
     def to_dict(self) -> dict[str, Any]:
         """The ``loyalcode templates --json`` shape (DESIGN.md contract plus extras)."""
         return {
@@ -101,28 +121,44 @@ class Template:
             "qr_size_mm": self.qr_size_mm,
             "shift_mm": list(self.shift_mm),
             "scale": list(self.scale),
+            "safe_mm": self.safe_mm,
+            "text_box_mm": list(self.text_box_mm),
             "labels_per_page": self.labels_per_page,
             "description": self.description,
         }
 
 
-def auto_layout(label_mm: Pair) -> tuple[Pair, float, tuple[float, float, float, float]]:
-    """Default QR placement and text box for a label size.
+def edge_to_edge(t: Template) -> bool:
+    """Whether some label edge lies on the page edge or on a neighbour's edge."""
+    right = t.margin_mm[0] + (t.columns - 1) * t.pitch_mm[0] + t.label_mm[0]
+    bottom = t.margin_mm[1] + (t.rows - 1) * t.pitch_mm[1] + t.label_mm[1]
+    touching = 0.5  # mm: closer than this is one edge
+    return (
+        min(t.margin_mm) < touching
+        or t.page_mm[0] - right < touching or t.page_mm[1] - bottom < touching
+        or (t.columns > 1 and t.pitch_mm[0] - t.label_mm[0] < touching)
+        or (t.rows > 1 and t.pitch_mm[1] - t.label_mm[1] < touching)
+    )
+
+
+def auto_layout(label_mm: Pair, safe_mm: float = LABEL_PADDING_MM
+                ) -> tuple[Pair, float, tuple[float, float, float, float]]:
+    """Default QR placement and text box for a label size, inside the safe inset.
 
     Wide labels get the QR on the left and the text on the right; tall ones the QR on
     top and the text below. The text column keeps at least 30 % of the label.
     """
     w, h = label_mm
-    p = LABEL_PADDING_MM
+    p = safe_mm
     if w >= h:
         side = min(h - 2 * p, w * 0.62)
         qr_center = (p + side / 2, h / 2)
-        tx = p + side + p / 2
+        tx = p + side + _GAP_MM
         text_box = (tx, p, w - p - tx, h - 2 * p)
     else:
         side = min(w - 2 * p, h * 0.62)
         qr_center = (w / 2, p + side / 2)
-        ty = p + side + p / 2
+        ty = p + side + _GAP_MM
         text_box = (p, ty, w - 2 * p, h - p - ty)
     return (_r(qr_center[0]), _r(qr_center[1])), _r(side), tuple(_r(v) for v in text_box)  # type: ignore[return-value]
 
@@ -146,9 +182,18 @@ def make_template(
     shift_mm: Pair = (0.0, 0.0),
     scale: Pair = (1.0, 1.0),
     description: str = "",
+    safe_mm: float | None = None,
 ) -> Template:
-    """Build and validate a template; missing QR/text placement comes from :func:`auto_layout`."""
-    auto_center, auto_size, auto_box = auto_layout(label_mm)
+    """Build and validate a template; missing QR/text placement comes from :func:`auto_layout`
+    and a missing safe inset from the stock (see :func:`edge_to_edge`)."""
+    template = Template(
+        name=name, page_mm=page_mm, label_mm=label_mm, rows=rows, columns=columns,
+        margin_mm=margin_mm, pitch_mm=pitch_mm if pitch_mm is not None else label_mm,
+        qr_center_mm=(0.0, 0.0), qr_size_mm=0.0,
+    )
+    if safe_mm is None:
+        safe_mm = EDGE_TO_EDGE_SAFE_MM if edge_to_edge(template) else LABEL_PADDING_MM
+    auto_center, auto_size, auto_box = auto_layout(label_mm, safe_mm)
     template = Template(
         name=name,
         page_mm=page_mm,
@@ -163,6 +208,7 @@ def make_template(
         shift_mm=shift_mm,
         scale=scale,
         description=description,
+        safe_mm=safe_mm,
     )
     validate(template)
     return template
@@ -175,7 +221,7 @@ def validate(t: Template) -> None:
         return TemplateInvalid(name=t.name, reason=reason)
 
     numbers = [*t.page_mm, *t.label_mm, *t.margin_mm, *t.pitch_mm, *t.qr_center_mm,
-               t.qr_size_mm, *t.shift_mm, *t.scale, *t.text_box_mm]
+               t.qr_size_mm, *t.shift_mm, *t.scale, *t.text_box_mm, t.safe_mm]
     if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in numbers):
         raise bad("every size must be a finite number of millimetres")
     if not t.name or not isinstance(t.name, str):
@@ -199,13 +245,25 @@ def validate(t: Template) -> None:
             f"{t.rows}x{t.columns} labels of {t.label_mm[0]}x{t.label_mm[1]} mm end at "
             f"{right:.2f}x{bottom:.2f} mm, outside the {t.page_mm[0]}x{t.page_mm[1]} mm page"
         )
+    if t.safe_mm < 0 or 2 * t.safe_mm >= min(t.label_mm):
+        raise bad(f"the safe inset {t.safe_mm} mm leaves no room inside a "
+                  f"{t.label_mm[0]}x{t.label_mm[1]} mm label")
     half = t.qr_size_mm / 2
     cx, cy = t.qr_center_mm
     if t.qr_size_mm <= 0 or cx - half < -1e-3 or cy - half < -1e-3 \
             or cx + half > t.label_mm[0] + 1e-3 or cy + half > t.label_mm[1] + 1e-3:
         raise bad("the QR square does not fit inside the label")
-    # Calibration must not push any ink (inside the labels' padding) off the page.
-    p = min(LABEL_PADDING_MM, t.label_mm[0] / 4, t.label_mm[1] / 4)
+    s = t.safe_mm
+    safe_x0, safe_y0, safe_x1, safe_y1 = s, s, t.label_mm[0] - s, t.label_mm[1] - s
+    if cx - half < safe_x0 - 1e-3 or cy - half < safe_y0 - 1e-3 \
+            or cx + half > safe_x1 + 1e-3 or cy + half > safe_y1 + 1e-3:
+        raise bad(f"the QR square reaches into the {s} mm safe inset of the label")
+    bx, by, bw, bh = t.text_box_mm
+    if bw <= 0 or bh <= 0 or bx < safe_x0 - 1e-3 or by < safe_y0 - 1e-3 \
+            or bx + bw > safe_x1 + 1e-3 or by + bh > safe_y1 + 1e-3:
+        raise bad(f"the text box is not inside the {s} mm safe area of the label")
+    # Calibration must not push any ink (inside the labels' safe areas) off the page.
+    p = s
     for x, y in ((t.margin_mm[0] + p, t.margin_mm[1] + p), (right - p, bottom - p)):
         px, py = t.place_mm(x, y)
         if px < 0 or py < 0 or px > t.page_mm[0] or py > t.page_mm[1]:
@@ -271,7 +329,9 @@ def _from_mapping(raw: Mapping[str, Any], known: Mapping[str, Template]) -> Temp
                 if isinstance(value, bool) or not isinstance(value, int):
                     raise ValueError(f"{key} must be a whole number")
                 values[key] = value
-            elif key == "qr_size_mm":
+            elif key in ("qr_size_mm", "safe_mm"):
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    raise ValueError(f"{key} must be a number of millimetres")
                 values[key] = float(value)
             else:
                 values[key] = str(value)
@@ -281,7 +341,14 @@ def _from_mapping(raw: Mapping[str, Any], known: Mapping[str, Template]) -> Temp
     if base_name is not None:
         if base_name not in known:
             raise TemplateNotFound(name=base_name, known=", ".join(sorted(known)))
-        template = replace(known[base_name], name=name, **values)
+        base = known[base_name]
+        placed = {"qr_center_mm", "qr_size_mm", "text_box_mm"} & set(values)
+        if not placed and ({"label_mm", "safe_mm"} & set(values)):
+            # A new label size or inset without a placement of its own: lay it out anew.
+            center, size, box = auto_layout(values.get("label_mm", base.label_mm),
+                                            values.get("safe_mm", base.safe_mm))
+            values.update(qr_center_mm=center, qr_size_mm=size, text_box_mm=box)
+        template = replace(base, name=name, **values)
         validate(template)
         return template
     required = {"page_mm", "label_mm", "rows", "columns", "margin_mm"} - set(values)

@@ -72,6 +72,12 @@ def render_caption(text: str, font_path: str | Path, size_px: int) -> np.ndarray
     return np.asarray(image) >= 128
 
 
+def caption_width_px(text: str, font_path: str | Path, size_px: int) -> int:
+    """Width of the bitmap :func:`render_caption` makes for ``text`` at ``size_px``."""
+    font = ImageFont.truetype(str(font_path), size_px, index=0)
+    return max(1, int(np.ceil(font.getlength(text))))
+
+
 def caption_width_em(text: str, font_path: str | Path) -> float:
     """Width of ``text`` in ems (at size 1) in the given font."""
     font = ImageFont.truetype(str(font_path), 100, index=0)

@@ -25,10 +25,9 @@ from typing import Any
 from sqlalchemy import Boolean, Connection, Date, DateTime, bindparam, text
 from sqlalchemy.orm import Session
 
-from loyalcode.channels.activation import decode_visible
 from loyalcode.channels.sql import code_joins
 from loyalcode.codegen.codeformat import MAX_SERIAL
-from loyalcode.codegen.visible import VisibleSerials, for_salt
+from loyalcode.codegen.visible import VisibleSerials, decode_visible, for_salt
 from loyalcode.redemption.settings import RedemptionSettings
 from loyalcode.store.timeutil import from_db, utc
 

@@ -8,16 +8,11 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from loyalcode.channels.activation import (
-    RangeLine,
-    activation_history,
-    parse_position,
-    parse_ranges,
-)
+from loyalcode.channels.activation import RangeLine, activation_history, parse_ranges
 from loyalcode.codegen.batches import void_batch
 from loyalcode.codegen.errors import RangeOutsideBatch
 from loyalcode.codegen.models import Batch
-from loyalcode.codegen.visible import for_salt
+from loyalcode.codegen.visible import for_salt, parse_position
 from loyalcode.errors import InvalidInput
 from loyalcode.redemption.errors import NotActivated
 from tests.shop import PHONE

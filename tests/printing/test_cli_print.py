@@ -66,7 +66,7 @@ def test_print_png_and_zpl(cli, tmp_path: Path, fmt: str, cjk_font: str) -> None
         text = out.read_text()
         assert text.count("^XA") == 5
         for seq in range(1, 6):
-            assert f"^FDMA,{exported[seq][2]}^FS" in text and f"^FD{exported[seq][1]}^FS" in text
+            assert f"^FDMM,A{exported[seq][2]}^FS" in text and f"^FD{exported[seq][1]}^FS" in text
 
 
 def _assert_refused(result, code: str, tmp_path: Path, before: set[str]) -> None:  # type: ignore[no-untyped-def]

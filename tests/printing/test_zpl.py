@@ -33,8 +33,8 @@ def test_one_block_per_label_with_payload_code_and_serial(tmp_path: Path, name: 
     width = round(BUILTIN[name].label_mm[0] * dots_per_mm)
     for block, (code, payload, serial) in zip(blocks, labels):
         assert f"^PW{width}^" in block
-        (qr,) = re.findall(r"\^BQN,2,(\d+)\^FD(.)A,(.*?)\^FS", block)
-        assert int(qr[0]) >= 1 and qr[1] == "M" and qr[2] == payload
+        (qr,) = re.findall(r"\^BQN,2,(\d+)\^FD(.)M,A(.*?)\^FS", block)
+        assert 1 <= int(qr[0]) <= 10 and qr[1] == "M" and qr[2] == payload
         fields = re.findall(r"\^FD(.*?)\^FS", block)
         for line in group_lines(code, 2) if len(fields) == 4 else group_lines(code, 4) if len(fields) == 6 else group_lines(code, 1):
             assert line in fields
@@ -46,7 +46,7 @@ def test_no_serial_and_ec_level(tmp_path: Path) -> None:
     out = tmp_path / "l.zpl"
     print_labels(chunks, out, PrintOptions(template=BUILTIN["roll-50x30"], fmt="zpl", ec="Q", with_serial=False))
     text = out.read_text()
-    assert text.count("^FDQA,") == 5
+    assert text.count("^FDQM,A") == 5
     assert not re.search(r"\^FDS\d{6}\^FS", text)
 
 
@@ -65,7 +65,7 @@ def test_control_characters_in_payload_are_escaped(tmp_path: Path) -> None:
     out = tmp_path / "l.zpl"
     print_labels(chunks, out, PrintOptions(template=BUILTIN["roll-50x30"], fmt="zpl"))
     text = out.read_text()
-    assert "^FH_^FDMA,HTTPS://X.EXAMPLE/_5EA_7EB/" in text
+    assert "^FH_^FDMM,B0039HTTPS://X.EXAMPLE/_5EA_7EB/" in text
     assert text.count("^XA") == 2
 
 
