@@ -34,11 +34,13 @@ def _settings(ctx: Any) -> tuple[Any, Any]:
     return LoyaltySettings.from_config(ctx.config), RedemptionSettings.from_config(ctx.config)
 
 
-def _member(conn: Any, member_id: int | None, phone: str | None, openid: str | None) -> int:
+def _member(ctx: Any, conn: Any, member_id: int | None, phone: str | None, openid: str | None) -> int:
     from loyalcode.loyalty import members
+    from loyalcode.loyalty.phones import PhonePolicy
 
     ids = {"openid": openid} if openid is not None else {}
-    return members.find_member(conn, member_id=member_id, phone=phone, identities=ids)
+    return members.find_member(conn, member_id=member_id, phone=phone, identities=ids,
+                               phones=PhonePolicy.from_config(ctx.config))
 
 
 @member_app.command("update")
@@ -60,7 +62,7 @@ def member_update(
     with _context() as ctx, ctx.engine.connect() as conn, conn.begin():
         settings, _ = _settings(ctx)
         result = update_profile(
-            conn, _member(conn, member_id, phone, openid), settings, utc(),
+            conn, _member(ctx, conn, member_id, phone, openid), settings, utc(),
             name=name, gender=gender, birthday=birthday, city=city, email=email,
         )
     if json_out:
@@ -88,7 +90,7 @@ def member_profile(
 
     with _context() as ctx, ctx.engine.connect().execution_options(sqlite_deferred=True) as conn:
         settings, rsettings = _settings(ctx)
-        mid = _member(conn, member_id, phone, openid)
+        mid = _member(ctx, conn, member_id, phone, openid)
         profile = profile_of(conn, mid, settings)
         tier = tier_status(conn, mid, settings, utc())
         lots = [
@@ -178,7 +180,7 @@ def gift_redeem(
 
     with _context() as ctx, ctx.engine.connect() as conn, conn.begin():
         settings, _ = _settings(ctx)
-        result = redeem_gift(conn, _member(conn, member_id, phone, openid), gift, settings, utc(),
+        result = redeem_gift(conn, _member(ctx, conn, member_id, phone, openid), gift, settings, utc(),
                              quantity=quantity)
     if json_out:
         emit_json(result.to_dict())
@@ -263,10 +265,12 @@ def member_show(
 ) -> None:
     """Show a member: phone, balance (and its ledger's sum), identities."""
     from loyalcode.loyalty import members
+    from loyalcode.loyalty.phones import PhonePolicy
 
     with _context() as ctx, ctx.engine.connect().execution_options(sqlite_deferred=True) as conn:
         mid = members.find_member(
-            conn, member_id=member_id, phone=phone, identities=_identities(openid, unionid, shop)
+            conn, member_id=member_id, phone=phone, identities=_identities(openid, unionid, shop),
+            phones=PhonePolicy.from_config(ctx.config),
         )
         info = members.member_info(conn, mid, with_ledger=ledger)
         conn.rollback()
@@ -294,6 +298,7 @@ def member_bind(
     """Bind a phone and/or external ids to a member; a phone held by another member
     merges the two."""
     from loyalcode.loyalty import members
+    from loyalcode.loyalty.phones import PhonePolicy
     from loyalcode.store.timeutil import utc
 
     with _context() as ctx, ctx.engine.connect() as conn, conn.begin():
@@ -303,6 +308,7 @@ def member_bind(
             phone=phone,
             member_id=member_id,
             identities=_identities(openid, unionid, shop),
+            phones=PhonePolicy.from_config(ctx.config),
         )
     if json_out:
         emit_json(result.to_dict())
