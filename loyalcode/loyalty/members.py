@@ -18,20 +18,20 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, DateTime, bindparam, text
+from sqlalchemy import Connection, bindparam, text
 from sqlalchemy.exc import IntegrityError
 
 from loyalcode.errors import InvalidInput
 from loyalcode.events import outbox as events
 from loyalcode.events.outbox import EventRef
-from loyalcode.loyalty.errors import IdentityInUse, InvalidIdentity, InvalidPhone, MemberNotFound
+from loyalcode.loyalty.errors import IdentityInUse, InvalidIdentity, MemberNotFound
 from loyalcode.loyalty.lock import resolve_id
 from loyalcode.loyalty.merge import merge_loyalty
-from loyalcode.loyalty.phones import DEFAULT_POLICY, PhonePolicy, normalize_phone
 from loyalcode.loyalty.models import IDENTITY_KINDS
-from loyalcode.store.timeutil import from_db
+from loyalcode.loyalty.phones import DEFAULT_POLICY, PhonePolicy, normalize_phone
+from loyalcode.store.timeutil import UtcDateTime, from_db
 
-_TS = DateTime(timezone=True)
+_TS = UtcDateTime()
 
 
 def check_identity(kind: str, value: str) -> str:

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any, Self
 
 import psycopg
-from sqlalchemy import Connection, DateTime, bindparam, exc, text
+from sqlalchemy import Connection, bindparam, exc, text
 
 from loyalcode.channels.errors import ChannelNotFound
 from loyalcode.channels.regions import RegionList, contains, normalize_region
@@ -64,9 +64,9 @@ from loyalcode.redemption.settings import RedemptionSettings
 from loyalcode.store import db
 from loyalcode.store.context import Context, open_context
 from loyalcode.store.sql import render
-from loyalcode.store.timeutil import sqlite_stamp, utc
+from loyalcode.store.timeutil import UtcDateTime, sqlite_stamp, utc
 
-_TS = DateTime(timezone=True)
+_TS = UtcDateTime()
 MAX_SOURCE = 128
 
 
