@@ -101,7 +101,7 @@ def member_profile(
         balance = points.balance_of(conn, profile.member)
         conn.rollback()
     body = {"profile": profile.to_dict(), "tier": tier.to_dict(), "balance": balance,
-            "lots": [lot.to_dict() for lot in lots]}
+            "lots": [lot.to_dict() for lot in lots], "timezone": rsettings.timezone}
     if json_out:
         emit_json(body)
         return
@@ -109,7 +109,8 @@ def member_profile(
                f"(earned {tier.earned_in_window} in {tier.window_days} days)")
     typer.echo(f"  profile: {'complete' if profile.complete else 'missing ' + ', '.join(profile.missing)}")
     for lot in lots:
-        typer.echo(f"  {lot.remaining} points expire on {lot.expires_on or 'never'}")
+        typer.echo(f"  {lot.remaining} points expire on {lot.expires_on or 'never'}"
+                   + (f" ({rsettings.timezone})" if lot.expires_on else ""))
 
 
 @gift_app.command("add")
@@ -225,9 +226,9 @@ def points_expire(
         day = parse_date(as_of, "--as-of") or now.astimezone(tz).date()
         run = expire_points(conn, settings, tz, as_of=day, now=now)
     if json_out:
-        emit_json(run.to_dict())
+        emit_json({**run.to_dict(), "timezone": rsettings.timezone})
     else:
-        typer.echo(f"As of {run.as_of}: {run.points_expired} points of {run.members_expired} "
+        typer.echo(f"As of {run.as_of} ({rsettings.timezone}): {run.points_expired} points of {run.members_expired} "
                    f"member(s) expired; {run.notices} expiring notice(s).")
 
 
@@ -266,6 +267,7 @@ def member_show(
     """Show a member: phone, balance (and its ledger's sum), identities."""
     from loyalcode.loyalty import members
     from loyalcode.loyalty.phones import PhonePolicy
+    from loyalcode.store.timeutil import business_zone
 
     with _context() as ctx, ctx.engine.connect().execution_options(sqlite_deferred=True) as conn:
         mid = members.find_member(
@@ -281,9 +283,10 @@ def member_show(
     for kind, value in info.identities:
         typer.echo(f"  {kind}: {value}")
     typer.echo(f"  redemptions: {info.redemptions}")
+    zone = business_zone(ctx.config)
     for line in info.ledger:
         ref = f" serial {line.redemption_serial}" if line.redemption_serial is not None else ""
-        typer.echo(f"  {line.created_at:%Y-%m-%d %H:%M} {line.delta:+d} {line.kind}: {line.reason}{ref}")
+        typer.echo(f"  {line.created_at.astimezone(zone):%Y-%m-%d %H:%M %Z} {line.delta:+d} {line.kind}: {line.reason}{ref}")
 
 
 @member_app.command("bind")

@@ -76,7 +76,8 @@ def _zone(bind: sa.Connection) -> dt.tzinfo:
     from loyalcode.store.config import load_config
     from loyalcode.store.timeutil import business_zone, zone_named
 
-    named = op.get_context().config.attributes.get("business_timezone")
+    config = op.get_context().config
+    named = config.attributes.get("business_timezone") if config is not None else None
     if named:
         return zone_named(named)
     return business_zone(load_config(bind.engine.url.render_as_string(hide_password=False)))
