@@ -268,3 +268,51 @@ def test_0010_corrects_what_the_previous_head_stored(
         assert tuple(again) == (meant["from"], meant["until"])
     finally:
         engine.dispose()
+
+
+# --- JSON: every instant with its offset, every business date with its zone ----------
+
+
+def _instants(value: Any, path: str = "") -> list[tuple[str, str]]:
+    """Every string in a JSON document that looks like an instant (date and time)."""
+    import re
+
+    found: list[tuple[str, str]] = []
+    if isinstance(value, dict):
+        for k, v in value.items():
+            found += _instants(v, f"{path}.{k}")
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            found += _instants(v, f"{path}[{i}]")
+    elif isinstance(value, str) and re.fullmatch(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d.*", value):
+        found.append((path, value))
+    return found
+
+
+def test_json_instants_carry_their_offset(shop: Any, redeemer: Any, db_url: str) -> None:
+    from tests.conftest import Cli
+
+    cli = Cli(db_url)
+    redeemer.redeem(shop.code(1), phone="13800138000")
+    docs = {
+        "batch create": cli("batch", "create", "--sku", "S", "--quantity", "5", "--points", "1",
+                            "--redeem-until", "2030-01-01", "--json").json(),
+        "batch list": cli("batch", "list", "--json").json(),
+        "events": cli("events", "list", "--json").json(),
+        "member": cli("member", "show", "--phone", "13800138000", "--ledger", "--json").json(),
+        "gift": cli("gift", "add", "G", "--name", "g", "--points", "1", "--stock", "1",
+                    "--from", "2026-03-01", "--until", "2026-03-09", "--json").json(),
+    }
+    seen = 0
+    for name, doc in docs.items():
+        for path, value in _instants(doc):
+            seen += 1
+            assert dt.datetime.fromisoformat(value).utcoffset() is not None, (name, path, value)
+    assert seen >= 6
+    assert docs["batch create"]["timezone"] == "Asia/Shanghai"
+    assert docs["batch create"]["redeem_until"] == "2030-01-01"
+    assert docs["gift"]["active_from"] == "2026-02-28T16:00:00+00:00"
+    assert docs["gift"]["active_until"] == "2026-03-09T16:00:00+00:00"
+    assert all(b["timezone"] == "Asia/Shanghai" for b in docs["batch list"])
+    report = cli("report", "--by", "day", "--json").json()
+    assert report["timezone"] == "Asia/Shanghai"
