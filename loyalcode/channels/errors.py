@@ -28,3 +28,12 @@ class ChannelNotFound(LoyalcodeError):
 class ChannelExists(LoyalcodeError):
     code = "channel_exists"
     template = "Channel {channel!r} already exists."
+
+
+class UnlistedRegion(InvalidRegion):
+    """Well formed, but on neither the shipped GB/T 2260 list nor ``[regions] extra``."""
+
+    template = (
+        "Invalid region {value!r}: not a GB/T 2260 code on the {year} list "
+        "(add newer codes to [regions] extra in loyalcode.toml)."
+    )

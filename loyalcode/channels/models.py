@@ -11,7 +11,6 @@ import datetime as dt
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -22,6 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from loyalcode.codegen.models import Batch
 from loyalcode.store.db import Base, reference
+from loyalcode.store.timeutil import UtcDateTime, now_utc
 
 CHANNEL_KINDS = ("distributor", "wholesaler", "retailer", "ecommerce")
 
@@ -43,7 +43,7 @@ class Channel(Base):
     region: Mapped[str] = mapped_column(String(6))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("channels.id"))
     created_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
+        UtcDateTime(), default=now_utc, server_default=func.now()
     )
 
     parent: Mapped[Channel | None] = relationship(remote_side=[id])
@@ -67,7 +67,7 @@ class Activation(Base):
     serial_start: Mapped[int] = mapped_column(BigInteger)
     serial_end: Mapped[int] = mapped_column(BigInteger)
     channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 
 
 class ActivationSpan(Base):

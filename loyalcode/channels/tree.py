@@ -16,7 +16,7 @@ from loyalcode.channels.errors import (
     InvalidChannelKind,
 )
 from loyalcode.channels.models import CHANNEL_KINDS, Channel
-from loyalcode.channels.regions import normalize_region
+from loyalcode.channels.regions import RegionList, normalize_region
 from loyalcode.errors import InvalidInput
 
 _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
@@ -68,8 +68,10 @@ def add_channel(
     kind: str,
     region: str,
     parent: str | None = None,
+    regions: RegionList | None = None,
 ) -> Channel:
-    """Add a channel; the caller owns the transaction."""
+    """Add a channel; the caller owns the transaction. ``region`` must be on
+    ``regions`` (default: the shipped GB/T 2260 list), else ``invalid_region``."""
     if not isinstance(code, str) or _CODE.fullmatch(code) is None:
         raise InvalidChannelCode(value=code)
     if kind not in CHANNEL_KINDS:
@@ -77,7 +79,7 @@ def add_channel(
     name = (name or "").strip()
     if not name or len(name) > 200:
         raise InvalidInput("A channel needs a name of 1 to 200 characters.")
-    region = normalize_region(region)
+    region = normalize_region(region, regions)
     parent_row = get_channel(session, parent) if parent else None
     if session.scalar(select(Channel.id).where(Channel.code == code)) is not None:
         raise ChannelExists(channel=code)

@@ -20,16 +20,19 @@ def channel_add(
     code: str = typer.Argument(..., help="Channel code, e.g. GD-DIST-01."),
     name: str = typer.Option(..., "--name", help="Display name."),
     kind: str = typer.Option(..., "--kind", help="distributor | wholesaler | retailer | ecommerce."),
-    region: str = typer.Option(..., "--region", help="GB/T 2260 region code: 2, 4 or 6 digits."),
+    region: str = typer.Option(..., "--region", help="GB/T 2260 region code: 2, 4 or 6 digits, on the shipped list or [regions] extra."),
     parent: str | None = typer.Option(None, "--parent", help="Parent channel code."),
     json_out: bool = JSON,
 ) -> None:
     """Add a channel to the distribution tree."""
+    from loyalcode.channels.regions import RegionList
     from loyalcode.channels.tree import ChannelInfo, add_channel
 
     ctx = open_deployment()
+    regions = RegionList.from_config(ctx.config)
     with ctx.session() as s, s.begin():
-        info = ChannelInfo.of(add_channel(s, code, name=name, kind=kind, region=region, parent=parent))
+        info = ChannelInfo.of(add_channel(s, code, name=name, kind=kind, region=region,
+                                          parent=parent, regions=regions))
     if json_out:
         emit_json(info.to_dict())
     else:

@@ -11,6 +11,7 @@ import typer
 
 from loyalcode.cli import app, emit_json, notice, open_deployment, progress
 from loyalcode.errors import InvalidInput, LoyalcodeError
+from loyalcode.store.timeutil import business_zone_name
 
 JSON = typer.Option(False, "--json", help="Machine-readable JSON on stdout.")
 
@@ -30,14 +31,23 @@ _context = open_deployment  # a short-lived command: the process exit closes the
 # --- batches ------------------------------------------------------------------------
 
 
-def _print_batch(info, json_out: bool) -> None:  # type: ignore[no-untyped-def]
+def _batch_dict(info, zone: str) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    """A batch's JSON: its instants with their offset, and the business time zone its
+    dates (``produced_on``, ``redeem_from``, ``redeem_until``) are days in."""
+    return {**info.to_dict(), "timezone": zone}
+
+
+def _print_batch(info, json_out: bool, zone: str) -> None:  # type: ignore[no-untyped-def]
     if json_out:
-        emit_json(info.to_dict())
+        emit_json(_batch_dict(info, zone))
         return
+    window = ""
+    if info.redeem_from or info.redeem_until:
+        window = f", redeems {info.redeem_from or '...'}..{info.redeem_until or '...'} ({zone})"
     typer.echo(
         f"Batch {info.id}: {info.quantity:,} codes, SKU {info.sku}, {info.points} points each, "
         f"serials {info.serial_start}..{info.serial_end - 1}, status {info.status}"
-        + (f", channel {info.channel}" if info.channel else "")
+        + (f", channel {info.channel}" if info.channel else "") + window
     )
 
 
@@ -79,7 +89,7 @@ def batch_create(
             redeem_until=redeem_until,
         )
         info = batch_info(s, row)
-    _print_batch(info, json_out)
+    _print_batch(info, json_out, business_zone_name(ctx.config))
 
 
 @batch_app.command("list")
@@ -91,7 +101,7 @@ def batch_list(json_out: bool = JSON) -> None:
     with ctx.session() as s:
         rows = list_batches(s)
     if json_out:
-        emit_json([r.to_dict() for r in rows])
+        emit_json([_batch_dict(r, business_zone_name(ctx.config)) for r in rows])
         return
     for r in rows:
         typer.echo(f"{r.id}\t{r.status}\t{r.quantity}\t{r.sku}\t{r.channel or '-'}\t{r.name or ''}")
@@ -106,7 +116,7 @@ def batch_show(batch_id: str = typer.Argument(..., metavar="ID"), json_out: bool
     ctx = _context()
     with ctx.session() as s:
         info = batch_info(s, get_batch(s, batch_id))
-    _print_batch(info, json_out)
+    _print_batch(info, json_out, business_zone_name(ctx.config))
 
 
 @batch_app.command("void")
@@ -118,7 +128,7 @@ def batch_void(batch_id: str = typer.Argument(..., metavar="ID"), json_out: bool
     ctx = _context()
     with ctx.session() as s, s.begin():
         info = batch_info(s, void_batch(s, batch_id))
-    _print_batch(info, json_out)
+    _print_batch(info, json_out, business_zone_name(ctx.config))
 
 
 # --- export and check ---------------------------------------------------------------

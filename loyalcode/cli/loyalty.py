@@ -34,11 +34,13 @@ def _settings(ctx: Any) -> tuple[Any, Any]:
     return LoyaltySettings.from_config(ctx.config), RedemptionSettings.from_config(ctx.config)
 
 
-def _member(conn: Any, member_id: int | None, phone: str | None, openid: str | None) -> int:
+def _member(ctx: Any, conn: Any, member_id: int | None, phone: str | None, openid: str | None) -> int:
     from loyalcode.loyalty import members
+    from loyalcode.loyalty.phones import PhonePolicy
 
     ids = {"openid": openid} if openid is not None else {}
-    return members.find_member(conn, member_id=member_id, phone=phone, identities=ids)
+    return members.find_member(conn, member_id=member_id, phone=phone, identities=ids,
+                               phones=PhonePolicy.from_config(ctx.config))
 
 
 @member_app.command("update")
@@ -60,7 +62,7 @@ def member_update(
     with _context() as ctx, ctx.engine.connect() as conn, conn.begin():
         settings, _ = _settings(ctx)
         result = update_profile(
-            conn, _member(conn, member_id, phone, openid), settings, utc(),
+            conn, _member(ctx, conn, member_id, phone, openid), settings, utc(),
             name=name, gender=gender, birthday=birthday, city=city, email=email,
         )
     if json_out:
@@ -88,7 +90,7 @@ def member_profile(
 
     with _context() as ctx, ctx.engine.connect().execution_options(sqlite_deferred=True) as conn:
         settings, rsettings = _settings(ctx)
-        mid = _member(conn, member_id, phone, openid)
+        mid = _member(ctx, conn, member_id, phone, openid)
         profile = profile_of(conn, mid, settings)
         tier = tier_status(conn, mid, settings, utc())
         lots = [
@@ -99,7 +101,7 @@ def member_profile(
         balance = points.balance_of(conn, profile.member)
         conn.rollback()
     body = {"profile": profile.to_dict(), "tier": tier.to_dict(), "balance": balance,
-            "lots": [lot.to_dict() for lot in lots]}
+            "lots": [lot.to_dict() for lot in lots], "timezone": rsettings.timezone}
     if json_out:
         emit_json(body)
         return
@@ -107,7 +109,8 @@ def member_profile(
                f"(earned {tier.earned_in_window} in {tier.window_days} days)")
     typer.echo(f"  profile: {'complete' if profile.complete else 'missing ' + ', '.join(profile.missing)}")
     for lot in lots:
-        typer.echo(f"  {lot.remaining} points expire on {lot.expires_on or 'never'}")
+        typer.echo(f"  {lot.remaining} points expire on {lot.expires_on or 'never'}"
+                   + (f" ({rsettings.timezone})" if lot.expires_on else ""))
 
 
 @gift_app.command("add")
@@ -178,7 +181,7 @@ def gift_redeem(
 
     with _context() as ctx, ctx.engine.connect() as conn, conn.begin():
         settings, _ = _settings(ctx)
-        result = redeem_gift(conn, _member(conn, member_id, phone, openid), gift, settings, utc(),
+        result = redeem_gift(conn, _member(ctx, conn, member_id, phone, openid), gift, settings, utc(),
                              quantity=quantity)
     if json_out:
         emit_json(result.to_dict())
@@ -223,9 +226,9 @@ def points_expire(
         day = parse_date(as_of, "--as-of") or now.astimezone(tz).date()
         run = expire_points(conn, settings, tz, as_of=day, now=now)
     if json_out:
-        emit_json(run.to_dict())
+        emit_json({**run.to_dict(), "timezone": rsettings.timezone})
     else:
-        typer.echo(f"As of {run.as_of}: {run.points_expired} points of {run.members_expired} "
+        typer.echo(f"As of {run.as_of} ({rsettings.timezone}): {run.points_expired} points of {run.members_expired} "
                    f"member(s) expired; {run.notices} expiring notice(s).")
 
 
@@ -263,10 +266,13 @@ def member_show(
 ) -> None:
     """Show a member: phone, balance (and its ledger's sum), identities."""
     from loyalcode.loyalty import members
+    from loyalcode.loyalty.phones import PhonePolicy
+    from loyalcode.store.timeutil import business_zone
 
     with _context() as ctx, ctx.engine.connect().execution_options(sqlite_deferred=True) as conn:
         mid = members.find_member(
-            conn, member_id=member_id, phone=phone, identities=_identities(openid, unionid, shop)
+            conn, member_id=member_id, phone=phone, identities=_identities(openid, unionid, shop),
+            phones=PhonePolicy.from_config(ctx.config),
         )
         info = members.member_info(conn, mid, with_ledger=ledger)
         conn.rollback()
@@ -277,9 +283,10 @@ def member_show(
     for kind, value in info.identities:
         typer.echo(f"  {kind}: {value}")
     typer.echo(f"  redemptions: {info.redemptions}")
+    zone = business_zone(ctx.config)
     for line in info.ledger:
         ref = f" serial {line.redemption_serial}" if line.redemption_serial is not None else ""
-        typer.echo(f"  {line.created_at:%Y-%m-%d %H:%M} {line.delta:+d} {line.kind}: {line.reason}{ref}")
+        typer.echo(f"  {line.created_at.astimezone(zone):%Y-%m-%d %H:%M %Z} {line.delta:+d} {line.kind}: {line.reason}{ref}")
 
 
 @member_app.command("bind")
@@ -294,6 +301,7 @@ def member_bind(
     """Bind a phone and/or external ids to a member; a phone held by another member
     merges the two."""
     from loyalcode.loyalty import members
+    from loyalcode.loyalty.phones import PhonePolicy
     from loyalcode.store.timeutil import utc
 
     with _context() as ctx, ctx.engine.connect() as conn, conn.begin():
@@ -303,6 +311,7 @@ def member_bind(
             phone=phone,
             member_id=member_id,
             identities=_identities(openid, unionid, shop),
+            phones=PhonePolicy.from_config(ctx.config),
         )
     if json_out:
         emit_json(result.to_dict())

@@ -31,6 +31,7 @@ def lookup_cmd(
     texts = [t for t in sys.stdin.read().splitlines() if t.strip()] if serials == ["-"] else serials
     with deployment() as ctx:
         tz = RedemptionSettings.from_config(ctx.config).tzinfo()
+        zone = RedemptionSettings.from_config(ctx.config).timezone
         salt = ctx.visible_salt()
         with ctx.engine.connect().execution_options(sqlite_deferred=True) as conn:
             found = lookup(conn, texts, salt, tz=tz)
@@ -38,9 +39,9 @@ def lookup_cmd(
     invalid = [info.line for info in found if info.status == "invalid"]
     for info in found:
         if json_out:
-            emit_json(info.to_dict())
+            emit_json({**info.to_dict(), "timezone": zone})
         else:
-            typer.echo(_line(info))
+            typer.echo(_line(info, zone))
     if invalid:
         shown = ", ".join(map(str, invalid[:10])) + (", ..." if len(invalid) > 10 else "")
         notice(f"{len(invalid)} of {len(found)} inputs are not visible serials of this "
@@ -48,7 +49,7 @@ def lookup_cmd(
         raise SystemExit(1)  # not typer.Exit: see check in codegen.py
 
 
-def _line(info) -> str:  # type: ignore[no-untyped-def]
+def _line(info, zone: str) -> str:  # type: ignore[no-untyped-def]
     """One line of text for an agent: the serial, its state, then the facts."""
     if info.status == "invalid":
         return f"input {info.line}\tinvalid\t{info.message}"
@@ -58,9 +59,10 @@ def _line(info) -> str:  # type: ignore[no-untyped-def]
     b = info.batch
     window = ""
     if b.redeem_from and b.redeem_until:
-        window = f", redeems {b.redeem_from}..{b.redeem_until}"
+        window = f", redeems {b.redeem_from}..{b.redeem_until} ({zone})"
     elif b.redeem_from or b.redeem_until:
-        window = f", redeems from {b.redeem_from}" if b.redeem_from else f", redeems until {b.redeem_until}"
+        window = (f", redeems from {b.redeem_from}" if b.redeem_from
+                  else f", redeems until {b.redeem_until}") + f" ({zone})"
     parts = [head, f"batch {b.id} {b.sku}{f' ({b.name})' if b.name else ''}, {b.status}{window}",
              f"seq {info.seq}"]
     if info.channel is not None:
@@ -97,9 +99,11 @@ def report(
         result = build_report(conn, by=by, batch=batch, tz=rsettings.tzinfo(),
                               tz_name=rsettings.timezone)
         conn.rollback()
-    if json_out:
-        emit_json(result.to_dict())
+    if json_out:  # days (--by day) are days in the business time zone
+        emit_json({**result.to_dict(), "timezone": rsettings.timezone})
         return
+    if by == "day":
+        notice(f"Days in {rsettings.timezone}.")
     for row in result.rows:
         d = row.to_dict()
         label = " ".join(str(d[k]) for k in row.key)

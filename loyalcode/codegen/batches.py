@@ -13,6 +13,9 @@ import datetime as dt
 from dataclasses import dataclass, fields
 from typing import Any
 
+from biip import ParseError as BiipParseError
+from biip.gtin import Gtin
+from biip.rcn import Rcn
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -68,18 +71,43 @@ def parse_date(value: str | dt.date | None, field: str) -> dt.date | None:
 
 
 def normalize_gtin(value: str | None) -> str | None:
-    """A GTIN-8/12/13/14 with a valid GS1 check digit, as 14 digits."""
+    """A GTIN-8/12/13/14 of a trade item with a valid GS1 check digit, as 14 digits.
+
+    biip classifies the number by its GS1 prefix: restricted circulation numbers
+    (in-store and variable-measure numbers, prefixes 0 and 2 of GTIN-8, 02, 04 and
+    20-29 of GTIN-13) and coupons and refund receipts (99, 980-983) identify no trade
+    item and are refused (``invalid_gtin``, saying which).
+
+    >>> normalize_gtin("6901234567892")
+    '06901234567892'
+    >>> normalize_gtin("00000000000000")
+    Traceback (most recent call last):
+    ...
+    loyalcode.codegen.errors.InvalidGtin: Invalid GTIN '00000000000000': a restricted circulation number (GS1 prefix 000: Used to issue Restricted Circulation Numbers within a company), not a trade item.
+    """
     if value is None:
         return None
     text = value.strip()
     if len(text) not in (8, 12, 13, 14) or not text.isascii() or not text.isdecimal():
         raise InvalidGtin(value=value, reason="use 8, 12, 13 or 14 digits")
-    text = text.zfill(14)
-    digits = [int(c) for c in text]
-    total = sum(d * (3 if i % 2 == 0 else 1) for i, d in enumerate(digits[:13]))
-    if (10 - total % 10) % 10 != digits[13]:
-        raise InvalidGtin(value=value, reason="the check digit is wrong")
-    return text
+    try:
+        gtin = Gtin.parse(text)
+    except BiipParseError:  # the length and digits are checked: the check digit is wrong
+        raise InvalidGtin(value=value, reason="the check digit is wrong") from None
+    usage = gtin.prefix.usage if gtin.prefix is not None else ""
+    if isinstance(gtin, Rcn) or "restricted circulation" in usage.lower():
+        raise InvalidGtin(
+            value=value,
+            reason=f"a restricted circulation number (GS1 prefix {gtin.prefix.value}: {usage}), "  # type: ignore[union-attr]
+            "not a trade item",
+        )
+    if "coupon" in usage.lower() or "refund" in usage.lower():
+        raise InvalidGtin(
+            value=value,
+            reason=f"a coupon or refund number (GS1 prefix {gtin.prefix.value}: {usage}), "  # type: ignore[union-attr]
+            "not a trade item",
+        )
+    return gtin.as_gtin_14()
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,6 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     Date,
-    DateTime,
     Integer,
     String,
     func,
@@ -20,6 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from loyalcode.store.db import Base
+from loyalcode.store.timeutil import UtcDateTime, now_utc
 
 BATCH_STATUSES = ("created", "active", "closed", "void")
 
@@ -52,9 +52,9 @@ class Batch(Base):
     payload_template: Mapped[str] = mapped_column(String(500))
     status: Mapped[str] = mapped_column(String(16), default="created")
     created_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
+        UtcDateTime(), default=now_utc, server_default=func.now()
     )
-    voided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    voided_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
 
     def seq_of(self, serial: int) -> int:
         """The 1-based sequence number of a serial within this batch."""

@@ -37,14 +37,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, bindparam, text
+from sqlalchemy import Engine, bindparam, text
 
 from loyalcode.errors import InvalidInput
 from loyalcode.events.errors import DispatchFailed
 from loyalcode.events.outbox import EventInfo, list_events
-from loyalcode.store.timeutil import utc
+from loyalcode.store.timeutil import UtcDateTime, utc
 
-_TS = DateTime(timezone=True)
+_TS = UtcDateTime()
 
 # Claim an unacknowledged event for ``lease`` seconds: the upsert writes only when the
 # event is still pending and nobody else holds an unexpired lease on it.

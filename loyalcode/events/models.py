@@ -6,10 +6,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String
+from sqlalchemy import JSON, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from loyalcode.store.db import Base
+from loyalcode.store.timeutil import UtcDateTime
 
 EVENT_TYPES = (
     "member_joined",
@@ -38,8 +39,8 @@ class Event(Base):
     # A member of :mod:`loyalcode.loyalty`, which declares the key.
     member_id: Mapped[int | None] = mapped_column(Integer)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
 
 
 class EventDelivery(Base):
@@ -50,8 +51,8 @@ class EventDelivery(Base):
 
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), primary_key=True)
     attempts: Mapped[int] = mapped_column(Integer)
-    lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    last_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    last_attempt_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     last_status: Mapped[int | None] = mapped_column(Integer)
     last_error: Mapped[str | None] = mapped_column(String(200))
-    delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())

@@ -21,12 +21,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import JSON, Connection, DateTime, bindparam, text
+from sqlalchemy import JSON, Connection, bindparam, text
 
 from loyalcode.events.errors import EventNotFound
-from loyalcode.store.timeutil import from_db, utc
+from loyalcode.store.timeutil import UtcDateTime, from_db, utc
 
-_TS = DateTime(timezone=True)
+_TS = UtcDateTime()
 
 _INSERT = text(
     "INSERT INTO events (type, member_id, payload, created_at) "

@@ -7,6 +7,8 @@ a phone to earn and to spend, so the scan (``loyalcode.redemption``) raises it a
 
 from __future__ import annotations
 
+from typing import Any
+
 from loyalcode.errors import InvalidInput, LoyalcodeError, RedemptionError
 
 
@@ -77,8 +79,15 @@ def loyalty_error_codes() -> dict[str, type[LoyalcodeError]]:
 
 
 class InvalidPhone(RedemptionError):
+    """Not a member's phone under the deployment's phone policy (``loyalty.phones``).
+    The message says why in fixed words and never repeats the number."""
+
     code = "invalid_phone"
-    template = "Not a valid phone number."
+    template = "Not a valid phone number: {reason}."
+
+    def __init__(self, message: str | None = None, **facts: Any) -> None:
+        facts.setdefault("reason", "not a valid number")
+        super().__init__(message, **facts)
 
 
 class InvalidIdentity(InvalidInput):

@@ -23,14 +23,15 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Date, DateTime, bindparam, text
+from sqlalchemy import Connection, Date, bindparam, text
 
 from loyalcode.events.outbox import EventRef
 from loyalcode.loyalty import points
 from loyalcode.loyalty.moments import emit_moment
 from loyalcode.loyalty.settings import LoyaltySettings
+from loyalcode.store.timeutil import UtcDateTime
 
-_TS = DateTime(timezone=True)
+_TS = UtcDateTime()
 
 _CANDIDATES = text(
     "SELECT DISTINCT l.member_id FROM ledger l JOIN members m ON m.id = l.member_id "

@@ -20,7 +20,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, DateTime, bindparam, text
+from sqlalchemy import Connection, bindparam, text
 
 from loyalcode.codegen.errors import InvalidQuantity
 from loyalcode.errors import InvalidInput
@@ -42,9 +42,9 @@ from loyalcode.loyalty.lock import lock_member
 from loyalcode.loyalty.moments import emit_moment
 from loyalcode.loyalty.profile import profile_of
 from loyalcode.loyalty.settings import LoyaltySettings
-from loyalcode.store.timeutil import from_db
+from loyalcode.store.timeutil import UtcDateTime, from_db
 
-_TS = DateTime(timezone=True)
+_TS = UtcDateTime()
 MAX_QUANTITY = 1000
 MAX_POINTS = 10_000_000
 MAX_STOCK = 100_000_000

@@ -16,38 +16,22 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
-import phonenumbers
-from sqlalchemy import Connection, DateTime, bindparam, text
+from sqlalchemy import Connection, bindparam, text
 from sqlalchemy.exc import IntegrityError
 
 from loyalcode.errors import InvalidInput
 from loyalcode.events import outbox as events
 from loyalcode.events.outbox import EventRef
-from loyalcode.loyalty.errors import IdentityInUse, InvalidIdentity, InvalidPhone, MemberNotFound
+from loyalcode.loyalty.errors import IdentityInUse, InvalidIdentity, MemberNotFound
 from loyalcode.loyalty.lock import resolve_id
 from loyalcode.loyalty.merge import merge_loyalty
 from loyalcode.loyalty.models import IDENTITY_KINDS
-from loyalcode.store.timeutil import from_db
+from loyalcode.loyalty.phones import DEFAULT_POLICY, PhonePolicy, normalize_phone
+from loyalcode.store.timeutil import UtcDateTime, from_db
 
-_TS = DateTime(timezone=True)
-MAX_PHONE_INPUT = 40
-
-
-@lru_cache(maxsize=65536)
-def normalize_phone(value: str) -> str:
-    """A phone number in E.164 (China when no country code), or :class:`InvalidPhone`."""
-    if not isinstance(value, str) or not value.strip() or len(value) > MAX_PHONE_INPUT:
-        raise InvalidPhone()
-    try:
-        number = phonenumbers.parse(value, "CN")
-    except phonenumbers.NumberParseException:
-        raise InvalidPhone() from None
-    if not phonenumbers.is_valid_number(number):
-        raise InvalidPhone()
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+_TS = UtcDateTime()
 
 
 def check_identity(kind: str, value: str) -> str:
@@ -82,12 +66,14 @@ def find_member(
     member_id: int | None = None,
     phone: str | None = None,
     identities: dict[str, str] | None = None,
+    phones: PhonePolicy | None = None,
 ) -> int:
-    """The member named by id, phone or one external id; :class:`MemberNotFound`."""
+    """The member named by id, phone (under ``phones``, the deployment's phone
+    policy) or one external id; :class:`MemberNotFound`."""
     if member_id is not None:
         return resolve_id(conn, member_id)
     if phone is not None:
-        found = member_by_phone(conn, normalize_phone(phone))
+        found = member_by_phone(conn, normalize_phone(phone, phones or DEFAULT_POLICY))
         if found is None:
             raise MemberNotFound(by="this phone")
         return int(found)
@@ -261,6 +247,7 @@ def bind(
     member_id: int | None = None,
     identities: dict[str, str] | None = None,
     via: str = "bind",
+    phones: PhonePolicy | None = None,
 ) -> BindResult:
     """Bind a phone and/or external ids to one member.
 
@@ -270,7 +257,7 @@ def bind(
     external id held by another member without a phone is merged in the same way;
     one held by a member with a phone is :class:`IdentityInUse`.
     """
-    e164 = normalize_phone(phone) if phone is not None else None
+    e164 = normalize_phone(phone, phones or DEFAULT_POLICY) if phone is not None else None
     ids = {k: check_identity(k, v) for k, v in (identities or {}).items()}
     if e164 is None and not ids and member_id is None:
         raise InvalidInput("Give a phone or an external id to bind.")

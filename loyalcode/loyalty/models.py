@@ -16,7 +16,6 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -27,6 +26,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from loyalcode.events.models import Event
 from loyalcode.store.db import Base, reference
+from loyalcode.store.timeutil import UtcDateTime
 
 #: Ledger kinds the loyalty programme writes (the redemption hot path writes ``earn``).
 LOYALTY_LEDGER_KINDS = ("profile_bonus", "bonus_reversed", "gift", "gift_refund", "expire")
@@ -57,9 +57,9 @@ class MemberProfile(Base):
     birthday: Mapped[dt.date | None] = mapped_column(Date)
     city: Mapped[str | None] = mapped_column(String(64))
     email: Mapped[str | None] = mapped_column(String(254))
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    completed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    bonus_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    completed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    bonus_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
 
 
 class MemberTier(Base):
@@ -69,7 +69,7 @@ class MemberTier(Base):
 
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), primary_key=True)
     tier: Mapped[str] = mapped_column(String(32))
-    changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    changed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 
 
 class Gift(Base):
@@ -89,10 +89,10 @@ class Gift(Base):
     points: Mapped[int] = mapped_column(Integer)
     stock: Mapped[int] = mapped_column(Integer)
     per_member_limit: Mapped[int | None] = mapped_column(Integer)
-    active_from: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    active_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    active_from: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    active_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 
 
 class GiftOrder(Base):
@@ -110,8 +110,8 @@ class GiftOrder(Base):
     quantity: Mapped[int] = mapped_column(Integer)
     points: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(16))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    cancelled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
 
 
 class GiftClaim(Base):
@@ -138,7 +138,7 @@ class LedgerRef(Base):
     #: without an index on (or a scan of) the big ledger the hot path appends to.
     kind: Mapped[str] = mapped_column(String(32))
     delta: Mapped[int] = mapped_column(BigInteger)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     order_id: Mapped[int | None] = mapped_column(ForeignKey("gift_orders.id"), index=True)
     lot_id: Mapped[int | None] = mapped_column(ForeignKey("ledger.id"))
 
@@ -152,7 +152,7 @@ class ExpiryNotice(Base):
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), primary_key=True)
     expires_on: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     points: Mapped[int] = mapped_column(BigInteger)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 
 
 IDENTITY_KINDS = ("openid", "unionid", "shop")
@@ -182,7 +182,7 @@ class Member(Base):
     balance: Mapped[int] = mapped_column(BigInteger, default=0)
     earned_total: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 
 
 class MemberIdentity(Base):
@@ -198,7 +198,7 @@ class MemberIdentity(Base):
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
     value: Mapped[str] = mapped_column(String(128))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 
 
 class LedgerEntry(Base):
@@ -222,7 +222,7 @@ class LedgerEntry(Base):
     reason: Mapped[str] = mapped_column(String(200))
     # A redemption of :mod:`loyalcode.redemption`, which declares the key.
     redemption_serial: Mapped[int | None] = mapped_column(BigInteger)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 
 
 # Keys from a lower package's tables to this one's (see loyalcode.store.db.reference).

@@ -26,11 +26,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, DateTime, bindparam, text
+from sqlalchemy import BigInteger, Connection, bindparam, text
 
-from loyalcode.store.timeutil import from_db
+from loyalcode.store.timeutil import UtcDateTime, from_db
 
-_TS = DateTime(timezone=True)
+_TS = UtcDateTime()
 
 _TAKE = text(
     "UPDATE members SET balance = balance - :amount "

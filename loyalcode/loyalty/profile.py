@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Date, DateTime, bindparam, text
+from sqlalchemy import Connection, Date, bindparam, text
 
 from loyalcode.events.outbox import EventRef
 from loyalcode.loyalty import points
@@ -24,9 +24,9 @@ from loyalcode.loyalty.lock import lock_member, resolve_id
 from loyalcode.loyalty.models import GENDERS
 from loyalcode.loyalty.moments import emit_moment
 from loyalcode.loyalty.settings import PROFILE_FIELDS, LoyaltySettings
-from loyalcode.store.timeutil import from_db
+from loyalcode.store.timeutil import UtcDateTime, from_db
 
-_TS = DateTime(timezone=True)
+_TS = UtcDateTime()
 _GENDER_WORDS = {
     "female": "female", "f": "female", "woman": "female", "女": "female",
     "male": "male", "m": "male", "man": "male", "男": "male",

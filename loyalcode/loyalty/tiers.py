@@ -18,16 +18,16 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, DateTime, bindparam, text
+from sqlalchemy import Connection, bindparam, text
 
 from loyalcode.events.outbox import EventRef
 from loyalcode.loyalty.lock import lock_member, resolve_id
 from loyalcode.loyalty.moments import emit_moment
 from loyalcode.loyalty.settings import LoyaltySettings, Tier
 from loyalcode.store.sql import render
-from loyalcode.store.timeutil import sqlite_stamp
+from loyalcode.store.timeutil import UtcDateTime, sqlite_stamp
 
-_TS = DateTime(timezone=True)
+_TS = UtcDateTime()
 
 _SET = text(
     "UPDATE member_tiers SET tier = :new, changed_at = :now WHERE member_id = :member AND tier = :old"

@@ -12,7 +12,6 @@ import datetime as dt
 from sqlalchemy import (
     BigInteger,
     Boolean,
-    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -23,6 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from loyalcode.loyalty.models import LedgerEntry
 from loyalcode.store.db import Base, reference
+from loyalcode.store.timeutil import UtcDateTime
 
 
 class Redemption(Base):
@@ -45,7 +45,7 @@ class Redemption(Base):
     scan_region: Mapped[str | None] = mapped_column(String(6))
     diversion: Mapped[bool] = mapped_column(Boolean, default=False)
     source: Mapped[str | None] = mapped_column(String(128))
-    redeemed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    redeemed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 
 
 class ScanFailure(Base):
@@ -76,7 +76,7 @@ class CloneAlert(Base):
     batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"))
     redeemed_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
     attempted_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 
 
 # Keys from a lower package's tables to this one's (see loyalcode.store.db.reference).

@@ -33,10 +33,10 @@ from dataclasses import dataclass
 from typing import Any, Self
 
 import psycopg
-from sqlalchemy import Connection, DateTime, bindparam, exc, text
+from sqlalchemy import Connection, bindparam, exc, text
 
 from loyalcode.channels.errors import ChannelNotFound
-from loyalcode.channels.regions import contains, normalize_region
+from loyalcode.channels.regions import RegionList, contains, normalize_region
 from loyalcode.channels.sql import BATCH_COLUMNS, BATCH_FROM
 from loyalcode.codegen.codec import decode_scan
 from loyalcode.codegen.errors import CodeTypo, ForgedCode, MalformedCode
@@ -44,6 +44,7 @@ from loyalcode.errors import InvalidInput
 from loyalcode.events.outbox import EventRef, emit
 from loyalcode.loyalty import members
 from loyalcode.loyalty.errors import PhoneRequired
+from loyalcode.loyalty.phones import PhonePolicy
 from loyalcode.loyalty.sql import OPENID_MEMBER, PHONE_MEMBER_JOIN
 from loyalcode.loyalty.tiers import EarnHook
 from loyalcode.redemption import throttle
@@ -63,9 +64,9 @@ from loyalcode.redemption.settings import RedemptionSettings
 from loyalcode.store import db
 from loyalcode.store.context import Context, open_context
 from loyalcode.store.sql import render
-from loyalcode.store.timeutil import sqlite_stamp, utc
+from loyalcode.store.timeutil import UtcDateTime, sqlite_stamp, utc
 
-_TS = DateTime(timezone=True)
+_TS = UtcDateTime()
 MAX_SOURCE = 128
 
 
@@ -287,6 +288,8 @@ class Redeemer:
         self.engine = self.context.engine
         self.settings = settings or RedemptionSettings.from_config(self.context.config)
         self._keyring = self.context.keyring()
+        self._regions = RegionList.from_config(self.context.config)
+        self._phones = PhonePolicy.from_config(self.context.config)
         self._tz = self.settings.tzinfo()
         self._pg = pg = self.engine.dialect.name == "postgresql"
         #: What the driver raises from the cursor the hot path runs statements on.
@@ -393,10 +396,10 @@ class Redeemer:
         Returns a :class:`RedemptionResult`; raises a
         :class:`~loyalcode.codegen.errors.RedemptionError` subclass per refusal.
         """
-        e164 = members.normalize_phone(phone) if phone is not None else None
+        e164 = members.normalize_phone(phone, self._phones) if phone is not None else None
         openid_v = members.check_identity("openid", openid) if openid is not None else None
         source_v = _check_source(source)
-        scan_region = normalize_region(region) if region is not None else None
+        scan_region = normalize_region(region, self._regions) if region is not None else None
         ids = throttle.identities(e164, openid_v, source_v)
 
         try:
@@ -560,7 +563,8 @@ class Redeemer:
                 raise PhoneRequired()
         elif openid is not None and (openid_member is None or openid_member != phone_member):
             bound = members.bind(
-                conn, now=when, phone=e164, identities={"openid": openid}, via="redeem"
+                conn, now=when, phone=e164, identities={"openid": openid}, via="redeem",
+                phones=self._phones,
             )
             member, joined = bound.member, bound.created
             raised.extend(bound.events)

@@ -12,8 +12,7 @@ from typing import Any
 
 from loyalcode.errors import ConfigError
 from loyalcode.store.config import Config
-
-_CHINA = dt.timezone(dt.timedelta(hours=8), "CST")
+from loyalcode.store.timeutil import DEFAULT_BUSINESS_ZONE, zone_named
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,16 +23,16 @@ class RedemptionSettings:
     throttle_failures: int = 10
     #: Length of the fixed window, from the first failure, in seconds.
     throttle_window_seconds: int = 600
-    #: A batch's ``redeem_from``/``redeem_until`` dates are days in this zone.
-    timezone: str = "Asia/Shanghai"
+    #: The business time zone of the whole deployment (the one setting): a batch's
+    #: ``redeem_from``/``redeem_until``, gift windows, expiry and reports by day are
+    #: days in this zone (:func:`loyalcode.store.timeutil.business_zone`).
+    timezone: str = DEFAULT_BUSINESS_ZONE
 
     def __post_init__(self) -> None:
         for name in ("throttle_failures", "throttle_window_seconds"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(detail=f"redemption.{name} must be a whole number >= 1")
-        if not isinstance(self.timezone, str):
-            raise ConfigError(detail="redemption.timezone must be a time zone name")
         self.tzinfo()
 
     @classmethod
@@ -47,15 +46,5 @@ class RedemptionSettings:
         return cls(**section)
 
     def tzinfo(self) -> dt.tzinfo:
-        """The zone of redemption windows (UTC+8 when the zone database is missing)."""
-        try:
-            from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-            try:
-                return ZoneInfo(self.timezone)
-            except (ZoneInfoNotFoundError, ValueError):
-                if self.timezone == "Asia/Shanghai":
-                    return _CHINA
-                raise ConfigError(detail=f"unknown time zone {self.timezone!r}") from None
-        except ImportError:  # pragma: no cover
-            return _CHINA
+        """The business time zone (:func:`loyalcode.store.timeutil.business_zone`)."""
+        return zone_named(self.timezone)

@@ -22,14 +22,14 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import Boolean, Connection, Date, DateTime, bindparam, text
+from sqlalchemy import Boolean, Connection, Date, bindparam, text
 from sqlalchemy.orm import Session
 
 from loyalcode.channels.sql import code_joins
 from loyalcode.codegen.codeformat import MAX_SERIAL
 from loyalcode.codegen.visible import VisibleSerials, decode_visible, for_salt
 from loyalcode.redemption.settings import RedemptionSettings
-from loyalcode.store.timeutil import from_db, utc
+from loyalcode.store.timeutil import UtcDateTime, from_db, utc
 
 #: The one-word states, in the order a scan's checks meet them (as ``redeem`` does).
 STATES = ("unknown", "void", "not_yet_valid", "expired", "not_activated", "redeemed",
@@ -190,9 +190,9 @@ _FACTS = (
     "LEFT JOIN clone_alerts ca ON ca.serial = s.serial"
 )
 _FACT_TYPES = {
-    "redeem_from": Date(), "redeem_until": Date(), "activated_at": DateTime(timezone=True),
-    "redeemed_at": DateTime(timezone=True), "diversion": Boolean(),
-    "alerted_at": DateTime(timezone=True),
+    "redeem_from": Date(), "redeem_until": Date(), "activated_at": UtcDateTime(),
+    "redeemed_at": UtcDateTime(), "diversion": Boolean(),
+    "alerted_at": UtcDateTime(),
 }
 # Every activation of these batches that can cover a serial between lo and hi.
 _HISTORY = text(

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, Integer, String, func
+from sqlalchemy import BigInteger, CheckConstraint, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from loyalcode.store.db import Base
+from loyalcode.store.timeutil import UtcDateTime, now_utc
 
 
 class Deployment(Base):
@@ -26,5 +27,5 @@ class Deployment(Base):
     visible_salt: Mapped[str] = mapped_column(String(64))
     next_serial: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now()
+        UtcDateTime(), default=now_utc, server_default=func.now()
     )

@@ -242,8 +242,9 @@ def test_cli_json_without_a_key(cli, shop, redeemer, no_key) -> None:
     r = cli("lookup", _visible(shop, 2), _visible(shop, 600), "--json")
     assert r.exit_code == 0, r.stderr
     first, second = r.json_lines()
-    assert set(first) == set(second) == KEYS
+    assert set(first) == set(second) == KEYS | {"timezone"}  # the CLI names the zone
     assert first | {"activated_at": None, "redemption": None} == {
+        "timezone": "Asia/Shanghai",
         "line": 1, "status": "ok", "message": None, "visible": _visible(shop, 2),
         "serial": shop.serial_start + 1, "state": "redeemed",
         "batch": {"id": shop.batch, "sku": "SERUM-50", "name": "Serum 50 ml", "status": "active",
@@ -324,5 +325,5 @@ def test_cli_text_window_and_unactivated(cli, shop, no_key) -> None:
     assert r.exit_code == 0
     fields = r.stdout.rstrip("\n").split("\t")
     assert fields[1] == "expired"
-    assert fields[3].endswith(", created, redeems until 2020-01-31")
+    assert fields[3].endswith(", created, redeems until 2020-01-31 (Asia/Shanghai)")
     assert fields[5] == "not activated (0 activations)"
