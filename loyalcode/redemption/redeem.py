@@ -277,8 +277,9 @@ class Redeemer:
 
     Takes a database URL (or an open :class:`~loyalcode.store.context.Context`),
     loads and verifies the key once, and reads ``[redemption]`` and ``[events]`` from
-    ``loyalcode.toml`` unless ``settings`` and ``events`` are given. Safe to share between threads
-    (each call takes its own pooled connection); give each process its own.
+    ``loyalcode.toml`` unless ``settings`` and ``events`` are given. Safe to share
+    between threads (each call takes its own pooled connection); give each process its
+    own.
     """
 
     def __init__(
