@@ -1,4 +1,4 @@
-"""Commands of the loyalty programme: member show|bind|update|profile,
+"""Commands of the loyalty programme: member show|bind|update|profile|forget,
 gift add|list|redeem|cancel, points expire, tiers evaluate."""
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from loyalcode.cli import app, deployment, emit_json, parse_date
 
 JSON = typer.Option(False, "--json", help="Machine-readable JSON on stdout.")
 
-member_app = typer.Typer(help="Members: show, bind a phone or an external id, profile.", no_args_is_help=True)
+member_app = typer.Typer(help="Members: show, bind a phone or an external id, profile, forget.",
+                         no_args_is_help=True)
 gift_app = typer.Typer(help="The points mall: gifts, orders, cancellations.", no_args_is_help=True)
 points_app = typer.Typer(help="Points: expiry.", no_args_is_help=True)
 tiers_app = typer.Typer(help="Member tiers over points earned in a rolling window.",
@@ -300,6 +301,7 @@ def member_bind(
 ) -> None:
     """Bind a phone and/or external ids to a member; a phone held by another member
     merges the two."""
+    from loyalcode.events.settings import EventSettings
     from loyalcode.loyalty import members
     from loyalcode.loyalty.phones import PhonePolicy
     from loyalcode.store.timeutil import utc
@@ -312,6 +314,7 @@ def member_bind(
             member_id=member_id,
             identities=_identities(openid, unionid, shop),
             phones=PhonePolicy.from_config(ctx.config),
+            include_phone=EventSettings.from_config(ctx.config).include_phone,
         )
     if json_out:
         emit_json(result.to_dict())
@@ -320,3 +323,29 @@ def member_bind(
     typer.echo(f"Member {result.member} {how}.")
     if result.merged_from is not None:
         typer.echo(f"Member {result.merged_from} was merged into member {result.member}.")
+
+
+@member_app.command("forget")
+def member_forget(
+    phone: str | None = typer.Option(None, "--phone", help="The member's phone."),
+    member_id: int | None = typer.Option(None, "--id", "--member", help="Member id."),
+    openid: str | None = typer.Option(None, "--openid", help="WeChat openid."),
+    json_out: bool = JSON,
+) -> None:
+    """Erase a member's personal data everywhere (phone, external ids, profile, event
+    payloads, sources), and that of the members merged into it; points, ledger and
+    redemptions stay under the member id."""
+    from loyalcode.loyalty.erasure import forget_member
+    from loyalcode.store.timeutil import utc
+
+    with _context() as ctx:
+        keyring = ctx.keyring()  # verified before the write (SQLite: one writer)
+        with ctx.engine.connect() as conn, conn.begin():
+            erased = forget_member(conn, _member(ctx, conn, member_id, phone, openid), keyring, utc())
+    if json_out:
+        emit_json(erased.to_dict())
+        return
+    also = f" and {len(erased.merged)} merged into it" if erased.merged else ""
+    typer.echo(f"Member {erased.member}{also} forgotten: {erased.phones} phone(s), "
+               f"{erased.identities} external id(s), {erased.profiles} profile(s), "
+               f"{erased.event_payloads} event payload(s), {erased.sources} source(s) erased.")

@@ -19,6 +19,7 @@ EVENT_TYPES = (
     "members_merged",
     "clone_alert",
     "diversion_alert",
+    "member_forgotten",
 )
 
 
@@ -26,8 +27,10 @@ class Event(Base):
     """The outbox the CRM reads: written in the same transaction as its cause.
 
     Readers page by id (``id > last seen``), which the primary key serves. Rows are
-    immutable but for ``acknowledged_at``: a merge leaves the absorbed member's events
-    as they were written (the ``members_merged`` event says who was joined to whom).
+    immutable but for ``acknowledged_at`` and an erasure, which removes the ``phone``
+    from a payload (a trigger holds both, migration 0008): a merge leaves the absorbed
+    member's events as they were written (the ``members_merged`` event says who was
+    joined to whom).
     So there is deliberately no index on ``member_id`` nor on ``acknowledged_at``: each
     would cost every redemption's commit a page of its own.
     """

@@ -107,12 +107,14 @@ _PHONE_OF = text("SELECT phone FROM members WHERE id = :id")
 
 
 def create_member(
-    conn: Connection, phone: str | None, now: dt.datetime, via: str
+    conn: Connection, phone: str | None, now: dt.datetime, via: str, *,
+    include_phone: bool = False,
 ) -> tuple[int, list[EventRef]]:
     """The member with ``phone``, created (with a ``member_joined`` event) if new.
 
     ``INSERT ... ON CONFLICT DO NOTHING`` is the guard against two first scans of one
-    phone at once: the loser of the race reads the winner's row.
+    phone at once: the loser of the race reads the winner's row. The event carries the
+    phone only when ``include_phone`` (``[events] include_phone``).
     """
     if phone is None:
         member_id = conn.execute(_CREATE_NO_PHONE, {"now": now}).scalar_one()
@@ -120,8 +122,17 @@ def create_member(
         member_id = conn.execute(_CREATE, {"phone": phone, "now": now}).scalar()
         if member_id is None:
             return int(conn.execute(_BY_PHONE, {"phone": phone}).scalar_one()), []
-    ev = events.emit(conn, "member_joined", member_id, {"member": member_id, "phone": phone, "via": via}, now)
+    ev = events.emit(conn, "member_joined", member_id, _facts(member_id, phone, include_phone, via=via), now)
     return int(member_id), [ev]
+
+
+def _facts(member: int, phone: str | None, include_phone: bool, **more: Any) -> dict[str, Any]:
+    """An event payload about a member: its id, its phone when payloads carry it."""
+    payload: dict[str, Any] = {"member": member}
+    if include_phone:
+        payload["phone"] = phone
+    payload.update(more)
+    return payload
 
 
 def link_identity(conn: Connection, member_id: int, kind: str, value: str, now: dt.datetime) -> int:
@@ -248,6 +259,7 @@ def bind(
     identities: dict[str, str] | None = None,
     via: str = "bind",
     phones: PhonePolicy | None = None,
+    include_phone: bool = False,
 ) -> BindResult:
     """Bind a phone and/or external ids to one member.
 
@@ -255,7 +267,8 @@ def bind(
     external id that exists, else the holder of the phone, else a new member. If the
     phone belongs to another member, the two are merged into the phone's holder. An
     external id held by another member without a phone is merged in the same way;
-    one held by a member with a phone is :class:`IdentityInUse`.
+    one held by a member with a phone is :class:`IdentityInUse`. Events carry the
+    phone only when ``include_phone`` (``[events] include_phone``).
     """
     e164 = normalize_phone(phone, phones or DEFAULT_POLICY) if phone is not None else None
     ids = {k: check_identity(k, v) for k, v in (identities or {}).items()}
@@ -275,7 +288,7 @@ def bind(
             holder = member_by_phone(conn, e164) if e164 is not None else None
 
             if subject is None and holder is None:
-                subject, joined = create_member(conn, e164, now, via)
+                subject, joined = create_member(conn, e164, now, via, include_phone=include_phone)
                 raised.extend(joined)
                 created = created or bool(joined)  # no event: a concurrent first scan made it
             elif subject is None:
@@ -291,7 +304,7 @@ def bind(
                         conn,
                         "phone_bound",
                         subject,
-                        {"member": subject, "phone": e164, "replaced": previous is not None},
+                        _facts(subject, e164, include_phone, replaced=previous is not None),
                         now,
                     )
                 )

@@ -1,8 +1,8 @@
 """Moments of truth: the events the CRM turns into template messages.
 
 Every loyalty event carries what a message needs without another lookup: the
-``member`` id, its ``phone``, the ``points`` moved, the ``balance`` after, the
-member's ``tier``, and the ``gift`` when there is one. :func:`emit_moment` builds
+``member`` id, the ``points`` moved, the ``balance`` after, the member's ``tier``, and
+the ``gift`` when there is one; its ``phone`` too when ``[events] include_phone``. :func:`emit_moment` builds
 that payload from the member's row in the caller's transaction.
 """
 
@@ -23,14 +23,15 @@ _FACTS = text(
 
 
 def member_facts(conn: Connection, member: int, settings: LoyaltySettings) -> dict[str, Any]:
-    """``{"member", "phone", "balance", "tier"}`` as they are now in this transaction."""
+    """``{"member", "balance", "tier"}`` as they are now in this transaction, and
+    ``"phone"`` (second) when payloads carry it."""
     row = conn.execute(_FACTS, {"member": member}).one()
-    return {
-        "member": member,
-        "phone": row.phone,
-        "balance": int(row.balance),
-        "tier": settings.tier_named(row.tier).name,
-    }
+    facts: dict[str, Any] = {"member": member}
+    if settings.events.include_phone:
+        facts["phone"] = row.phone
+    facts["balance"] = int(row.balance)
+    facts["tier"] = settings.tier_named(row.tier).name
+    return facts
 
 
 def emit_moment(

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from loyalcode.errors import ConfigError
+from loyalcode.events.settings import EventSettings
 from loyalcode.store.config import Config
 
 PROFILE_FIELDS = ("name", "gender", "birthday", "city", "email")
@@ -72,6 +73,9 @@ class LoyaltySettings:
     expiring_notice_days: int = 30
     tier_window_days: int = 365
     tiers: tuple[Tier, ...] = field(default=DEFAULT_TIERS)
+    #: What event payloads carry (``[events]``): the moments name the member's phone
+    #: only when ``include_phone``.
+    events: EventSettings = field(default=EventSettings())
 
     def __post_init__(self) -> None:
         unknown = [f for f in self.profile_fields if f not in PROFILE_FIELDS]
@@ -125,7 +129,7 @@ class LoyaltySettings:
                 raise ConfigError(
                     detail="each of loyalty.tiers needs a name, a threshold and maybe a multiplier"
                 ) from None
-        return cls(**section)
+        return cls(**section, events=EventSettings.from_config(config))
 
     def tier_for(self, earned: int) -> Tier:
         """The highest tier whose threshold ``earned`` reaches."""

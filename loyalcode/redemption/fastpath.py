@@ -57,14 +57,16 @@ _STATE = (
     "u AS (UPDATE members SET balance = members.balance + r.points, "
     "earned_total = members.earned_total + r.points FROM r "
     "WHERE members.id = r.member_id AND members.merged_into_id IS NULL "
+    "AND members.phone IS NOT NULL "
     "RETURNING members.balance, members.earned_total), "
     "e AS (INSERT INTO events (type, member_id, payload, created_at) "
     "SELECT 'points_earned', k.member_id, CAST(jsonb_build_object("
-    "'member', k.member_id, 'phone', CAST(:phone AS text), 'serial', CAST(:serial AS bigint), "
+    "'member', k.member_id, {phone_field}'serial', CAST(:serial AS bigint), "
     "'batch', k.batch_id, 'sku', k.sku, 'points', k.credited, 'channel', k.channel_code, "
     "'tier', k.tier_name, 'balance', (SELECT balance FROM u)) AS json), :now "
     "FROM k WHERE EXISTS (SELECT 1 FROM r) RETURNING id) "
-    # What only the newest row tells: a tombstone (r written, u not), or an upgrade the
+    # What only the newest row tells: a tombstone or a forgotten member (r written, u
+    # not: a merge or an erasure committed while this waited for the row), or an upgrade the
     # snapshot could not see coming. Either undoes the whole statement (0007's function
     # raises), and the full path decides.
     "SELECT (SELECT balance FROM u), (SELECT id FROM e), k.member_id, k.batch_id, k.sku, "
@@ -79,17 +81,24 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''").replace("%", "%%") + "'"
 
 
-def build_sql(tiers: Any | None) -> str:
-    """The statement for a deployment's tiers (``tiers.EarnHook`` or ``None``).
+#: The ``points_earned`` payload's phone (``[events] include_phone``), rendered.
+_PHONE_FIELD = "'phone', CAST(%(phone)s AS text), "
+
+
+def build_sql(tiers: Any | None, include_phone: bool = False) -> str:
+    """The statement for a deployment's tiers (``tiers.EarnHook`` or ``None``), whose
+    event payload carries the phone when ``include_phone``.
 
     Parameters are rendered for psycopg before the tier names go in as literals, so a
     name can never be taken for a parameter.
     """
     template = render(_STATE, pg=True)
     throttled = render(throttle.THROTTLED_SINCE, pg=True)
+    phone_field = _PHONE_FIELD if include_phone else ""
     if tiers is None:
         return template.format(
-            throttled=throttled, tier_columns="", tier_join="", credited="s.points",
+            throttled=throttled, phone_field=phone_field, tier_columns="", tier_join="",
+            credited="s.points",
             tier_name="CAST(NULL AS text)", no_upgrade="", upgrade_reached="false",
         )
     levels = tiers.settings.tiers
@@ -115,6 +124,7 @@ def build_sql(tiers: Any | None) -> str:
     window_sum_of_k = render(WINDOW_SUM.format(member="k.member_id"), pg=True)
     return template.format(
         throttled=throttled,
+        phone_field=phone_field,
         tier_columns=", " + render(tiers.STATE_COLUMNS, pg=True),
         tier_join=tiers.STATE_JOIN,
         credited=credited_sql,
@@ -145,9 +155,10 @@ FALL_BACK = "LC001"
 class PgFastPath:
     """One autocommit psycopg connection per thread running :func:`build_sql`."""
 
-    def __init__(self, conninfo: str, tiers: Any | None, limit: int, window: int) -> None:
+    def __init__(self, conninfo: str, tiers: Any | None, limit: int, window: int,
+                 *, include_phone: bool = False) -> None:
         self._conninfo = conninfo
-        self._sql = build_sql(tiers)
+        self._sql = build_sql(tiers, include_phone)
         self._tiers = tiers
         self._limit = limit
         self._window = window
@@ -176,17 +187,24 @@ class PgFastPath:
         phone: str,
         openid: str | None,
         source: str | None,
+        ids: throttle.Identities,
         scan_region: str | None,
         when: dt.datetime,
         today: dt.date,
         ts: float,
     ) -> tuple[int, int, int, int, str, int, str, str | None] | None:
         """``(balance, event id, member, batch, sku, points, channel, channel region)``
-        when the scan was credited, or ``None`` (nothing written: take the full path)."""
+        when the scan was credited, or ``None`` (nothing written: take the full path).
+
+        ``source`` is as the redemption keeps it; ``ids`` are the scan's identities as
+        the throttle keys them (:func:`~loyalcode.redemption.throttle.keyed`)."""
         import psycopg
 
         params = {
-            **throttle.params(throttle.identities(phone, openid, source)),
+            **throttle.params(ids),
+            "phone": phone,
+            "openid": openid,
+            "source": source,
             "limit": self._limit,
             "cutoff": ts - self._window,
             "serial": serial,

@@ -44,12 +44,17 @@ class Redemption(Base):
     points: Mapped[int] = mapped_column(Integer)
     scan_region: Mapped[str | None] = mapped_column(String(6))
     diversion: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The IP or device id the front end passed, as a keyed hash (the deployment key's
+    #: F4) unless ``[redemption] keep_source``; erased with the member (``member forget``).
     source: Mapped[str | None] = mapped_column(String(128))
     redeemed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 
 
 class ScanFailure(Base):
     """Failed attempts of one identity (phone, openid or source) in a fixed window.
+
+    ``value`` is the identity's keyed hash (``Keyring.identity_key``), never the phone,
+    openid or source itself: someone who only ever failed leaves nothing readable.
 
     ``window_start`` is seconds since the epoch; the window restarts with the first
     failure after it ends. A row whose window has ended says nothing any more (the next

@@ -42,6 +42,7 @@ from loyalcode.codegen.codec import decode_scan
 from loyalcode.codegen.errors import CodeTypo, ForgedCode, MalformedCode
 from loyalcode.errors import InvalidInput
 from loyalcode.events.outbox import EventRef, emit
+from loyalcode.events.settings import EventSettings
 from loyalcode.loyalty import members
 from loyalcode.loyalty.errors import PhoneRequired
 from loyalcode.loyalty.phones import PhonePolicy
@@ -183,8 +184,9 @@ _PHONE_OF = "SELECT phone FROM members WHERE id = :id"
 #: event in one statement (data-modifying CTEs): one round trip instead of four. When
 #: the serial exists, ``r`` is empty and nothing else is written. The balance UPDATE is
 #: re-checked on the member's newest row once it has waited for that row's lock: when a
-#: merge made it a tombstone meanwhile, ``u`` is empty though ``r`` is not, and the
-#: caller rolls back and redoes the scan (:class:`_MemberMerged`).
+#: merge made it a tombstone meanwhile (or an erasure took its phone), ``u`` is empty
+#: though ``r`` is not, and the caller rolls back and redoes the scan
+#: (:class:`_MemberMerged`).
 _CREDIT_PG = (
     "WITH r AS (INSERT INTO redemptions (serial, batch_id, member_id, channel_id, "
     "purchase_channel_id, points, scan_region, diversion, source, redeemed_at) VALUES (:serial, "
@@ -193,7 +195,7 @@ _CREDIT_PG = (
     "l AS (INSERT INTO ledger (member_id, delta, kind, reason, redemption_serial, created_at) "
     "SELECT :member_id, :points, 'earn', 'code redeemed', r.serial, :now FROM r), "
     "u AS (UPDATE members SET balance = balance + :points, earned_total = earned_total + :points "
-    "WHERE id = :member_id AND merged_into_id IS NULL "
+    "WHERE id = :member_id AND merged_into_id IS NULL AND phone IS NOT NULL "
     "AND EXISTS (SELECT 1 FROM r) RETURNING balance, earned_total), "
     "e AS (INSERT INTO events (type, member_id, payload, created_at) "
     "SELECT 'points_earned', :member_id, CAST(CAST(:payload AS jsonb) "
@@ -211,15 +213,17 @@ _CLONE = text(
 _string = json.encoder.encode_basestring  # a JSON string literal, as json.dumps writes it (in C)
 
 
-def earned_payload(member: int, phone: str, serial: int, batch: int, sku: str, points: int,
-                   channel: str | None, tier: str | None, balance: int) -> str:
+def earned_payload(member: int, phone: str | None, serial: int, batch: int, sku: str,
+                   points: int, channel: str | None, tier: str | None, balance: int) -> str:
     """The ``points_earned`` event's JSON, exactly as ``json.dumps(..., ensure_ascii=False)``
     of the same dict writes it (a test holds the two equal), without building the dict
-    and walking it."""
+    and walking it. ``phone`` is ``None`` unless payloads carry it (``[events]
+    include_phone``): then there is no ``phone`` key."""
     channel_json = "null" if channel is None else _string(channel)
     tier_json = "null" if tier is None else _string(tier)
+    phone_json = "" if phone is None else f'"phone": {_string(phone)}, '
     return (
-        f'{{"member": {member}, "phone": {_string(phone)}, "serial": {serial}, '
+        f'{{"member": {member}, {phone_json}"serial": {serial}, '
         f'"batch": {batch}, "sku": {_string(sku)}, "points": {points}, '
         f'"channel": {channel_json}, "tier": {tier_json}, "balance": {balance}}}'
     )
@@ -256,7 +260,8 @@ class _UnknownSerial(Exception):
 
 
 class _MemberMerged(Exception):
-    """Internal: the member was merged into another while the scan waited for its row."""
+    """Internal: the member was merged into another (or forgotten: its phone erased)
+    while the scan waited for its row."""
 
 
 class _CloneAttempt(Exception):
@@ -272,9 +277,10 @@ class Redeemer:
     """The CRM's entry point: ``Redeemer(url).redeem(scan, phone=...)``.
 
     Takes a database URL (or an open :class:`~loyalcode.store.context.Context`),
-    loads and verifies the key once, and reads ``[redemption]`` from
-    ``loyalcode.toml`` unless ``settings`` are given. Safe to share between threads
-    (each call takes its own pooled connection); give each process its own.
+    loads and verifies the key once, and reads ``[redemption]`` and ``[events]`` from
+    ``loyalcode.toml`` unless ``settings`` and ``events`` are given. Safe to share
+    between threads (each call takes its own pooled connection); give each process its
+    own.
     """
 
     def __init__(
@@ -282,11 +288,15 @@ class Redeemer:
         database: str | Context | None = None,
         *,
         settings: RedemptionSettings | None = None,
+        events: EventSettings | None = None,
     ) -> None:
         self._owns_context = not isinstance(database, Context)
         self.context = database if isinstance(database, Context) else open_context(database)
         self.engine = self.context.engine
         self.settings = settings or RedemptionSettings.from_config(self.context.config)
+        #: Whether event payloads carry the member's phone (``[events] include_phone``).
+        self._include_phone = (events or EventSettings.from_config(self.context.config)).include_phone
+        self._keep_source = self.settings.keep_source
         self._keyring = self.context.keyring()
         self._regions = RegionList.from_config(self.context.config)
         self._phones = PhonePolicy.from_config(self.context.config)
@@ -321,6 +331,7 @@ class Redeemer:
             PgFastPath(
                 self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False),
                 self._tiers, self.settings.throttle_failures, self.settings.throttle_window_seconds,
+                include_phone=self._include_phone,
             )
             if pg
             else None
@@ -400,7 +411,9 @@ class Redeemer:
         openid_v = members.check_identity("openid", openid) if openid is not None else None
         source_v = _check_source(source)
         scan_region = normalize_region(region, self._regions) if region is not None else None
-        ids = throttle.identities(e164, openid_v, source_v)
+        # Hashed once (F4): the throttle's keys, and the source a redemption keeps.
+        ids = throttle.keyed(self._keyring, throttle.identities(e164, openid_v, source_v))
+        kept_source = source_v if self._keep_source or source_v is None else dict(ids)["source"]
 
         try:
             serial = decode_scan(self._keyring, scan)[1]
@@ -413,7 +426,7 @@ class Redeemer:
 
         if self._fast is not None and e164 is not None and purchase_channel is None:
             done = self._fast.try_credit(
-                serial=serial, phone=e164, openid=openid_v, source=source_v,
+                serial=serial, phone=e164, openid=openid_v, source=kept_source, ids=ids,
                 scan_region=scan_region, when=when, today=when.astimezone(self._tz).date(), ts=ts,
             )
             if done is not None:
@@ -426,7 +439,7 @@ class Redeemer:
                 )
 
         conn = self._connection()
-        args = (conn, serial, e164, openid_v, source_v, scan_region, purchase_channel,
+        args = (conn, serial, e164, openid_v, kept_source, scan_region, purchase_channel,
                 when, ts, ids)
         try:
             try:
@@ -508,9 +521,11 @@ class Redeemer:
         ts: float,
         ids: throttle.Identities,
     ) -> RedemptionResult:
+        """The scan in the caller's transaction. ``source`` is as the redemption keeps it
+        (a keyed hash unless ``keep_source``); ``ids`` are the throttle's keyed identities."""
         sql = self._sql
         cur = self._local.cursor
-        params = {"phone": e164, "openid": openid, "source": source, "limit": self._limit,
+        params = {**throttle.params(ids), "phone": e164, "openid": openid, "limit": self._limit,
                   "cutoff": ts - self._window, "serial": serial}
         bits = (e164 is not None) | (openid is not None) << 1 | (source is not None) << 2
         cur.execute(self._state[bits], params)
@@ -556,7 +571,7 @@ class Redeemer:
             member = openid_member
             if member is not None:
                 cur.execute(sql["phone_of"], {"id": member})
-                e164 = cur.fetchone()[0]  # the bound phone, for the event payload
+                e164 = cur.fetchone()[0]  # the bound phone (none: it cannot earn)
                 if e164 is None:
                     member = None
             if member is None:
@@ -565,6 +580,7 @@ class Redeemer:
             bound = members.bind(
                 conn, now=when, phone=e164, identities={"openid": openid}, via="redeem",
                 phones=self._phones,
+                include_phone=self._include_phone,
             )
             member, joined = bound.member, bound.created
             raised.extend(bound.events)
@@ -572,11 +588,14 @@ class Redeemer:
             member = phone_member
             prefetched = member is not None
             if member is None:
-                member, joined_events = members.create_member(conn, e164, when, "redeem")
+                member, joined_events = members.create_member(
+                    conn, e164, when, "redeem", include_phone=self._include_phone
+                )
                 joined = bool(joined_events)
                 raised.extend(joined_events)
 
         assert e164 is not None  # every way above ends with the member's phone
+        payload_phone = e164 if self._include_phone else None
         # --- loyalty: one query for the tier and its multiplier (tiers.EarnHook) ---
         tier = None
         if self._tiers is not None:
@@ -588,7 +607,7 @@ class Redeemer:
         # --- end loyalty ---
         tier_name = tier.tier.name if tier is not None else None
         if self._pg:  # the statement overwrites the balance with the one it writes
-            payload = earned_payload(member, e164, serial, batch_id, sku, points, channel_code,
+            payload = earned_payload(member, payload_phone, serial, batch_id, sku, points, channel_code,
                                      tier_name, 0)
             cur.execute(sql["credit_pg"], {
                 "serial": serial, "batch_id": batch_id, "member_id": member,
@@ -618,7 +637,7 @@ class Redeemer:
             else:
                 cur.execute(_SQLITE_BALANCE_OF, (member,))
                 balance = cur.fetchone()[0]
-            payload = earned_payload(member, e164, serial, batch_id, sku, points, channel_code,
+            payload = earned_payload(member, payload_phone, serial, batch_id, sku, points, channel_code,
                                      tier_name, balance)
             cur.execute(_SQLITE_INSERT_EVENT, (member, payload, stamp))
             event_id = cur.lastrowid

@@ -1,7 +1,9 @@
 """Failed-attempt counters per identity, in the database so they hold across processes.
 
 An identity is a phone, an openid or a source (an IP or device id the front end
-passes); a scan with none of them has no bucket. Failures (malformed, typo, forged,
+passes); a scan with none of them has no bucket. A counter is keyed by the identity's
+keyed hash (:func:`keyed`, the deployment key's F4), never the phone, openid or source
+itself: the table says nothing about who failed without the key. Failures (malformed, typo, forged,
 unknown) are counted in a fixed window that starts with the first failure; once an
 identity has ``throttle_failures`` failures in its window, every scan from it is
 refused with ``throttled`` until the window ends, whether the code is right or wrong,
@@ -16,6 +18,8 @@ failed in the last window. :func:`purge_expired` deletes them all, for a mainten
 from __future__ import annotations
 
 from sqlalchemy import Connection, TextClause, text
+
+from loyalcode.store.keys import Keyring
 
 #: One statement for both databases: insert the counter, or bump it, or restart its
 #: window when the old one has ended (SET expressions read the row's old values).
@@ -71,7 +75,7 @@ def throttled_since_sql(kinds: tuple[str, ...] = KINDS) -> str:
     for all three makes SQLite merge three probes."""
     if not kinds:
         return "SELECT NULL"
-    either = " OR ".join(f"(kind = '{kind}' AND value = :{kind})" for kind in kinds)
+    either = " OR ".join(f"(kind = '{kind}' AND value = :{kind}_key)" for kind in kinds)
     return (
         "SELECT min(window_start) FROM scan_failures WHERE failures >= :limit "
         f"AND window_start > :cutoff AND ({either})"
@@ -97,16 +101,24 @@ def identities(phone: str | None, openid: str | None, source: str | None) -> Ide
     return tuple(out)
 
 
+def keyed(keyring: Keyring, ids: Identities) -> Identities:
+    """The same identities under the keys they are stored by (each hashed once: the
+    caller keeps the result for the check, the count and the redemption's source)."""
+    return tuple((kind, keyring.identity_key(kind, value)) for kind, value in ids)
+
+
 def params(ids: Identities) -> dict[str, str | None]:
-    """The ``:phone``/``:openid``/``:source`` parameters of :data:`THROTTLED_SINCE`."""
+    """The ``:phone_key``/``:openid_key``/``:source_key`` parameters of
+    :data:`THROTTLED_SINCE`, from :func:`keyed` identities."""
     found = dict(ids)
-    return {"phone": found.get("phone"), "openid": found.get("openid"), "source": found.get("source")}
+    return {"phone_key": found.get("phone"), "openid_key": found.get("openid"),
+            "source_key": found.get("source")}
 
 
 def throttled_since(
     conn: Connection, ids: Identities, now: float, limit: int, window: int
 ) -> float | None:
-    """When the window that throttles these identities started, or ``None``."""
+    """When the window that throttles these (:func:`keyed`) identities started, or ``None``."""
     if not ids:
         return None
     value = conn.execute(
@@ -116,7 +128,7 @@ def throttled_since(
 
 
 def record_failure(conn: Connection, ids: Identities, now: float, window: int) -> None:
-    """Count one failed attempt for each identity, then delete up to
+    """Count one failed attempt for each (:func:`keyed`) identity, then delete up to
     :data:`PURGE_PER_FAILURE` expired counters of anyone (the caller commits)."""
     if ids:
         cutoff = now - window

@@ -2,10 +2,12 @@
 
 The key is 32 random bytes written as 64 hexadecimal characters. It comes from
 ``LOYALCODE_KEY``, else the file ``LOYALCODE_KEY_FILE`` names, else ``./loyalcode.key``.
-Three independent subkeys are derived from it with keyed BLAKE2b and distinct
-personalisation strings (domain separation): F1 (the tag), F2 (the body mask) and F3
-(the fingerprint the database stores, so a wrong key is refused). The key itself is
-never printed, logged or put in an error message.
+Four independent subkeys are derived from it with keyed BLAKE2b and distinct
+personalisation strings (domain separation): F1 (the tag), F2 (the body mask), F3
+(the fingerprint the database stores, so a wrong key is refused) and F4 (the keyed
+hash that stands for a phone, an openid or a source where only equality is needed:
+throttle counters, the source of a redemption). The key itself is never printed,
+logged or put in an error message.
 """
 
 from __future__ import annotations
@@ -102,7 +104,7 @@ class Keyring:
     and fast in bulk (``cryptography`` runs AES-NI over a whole numpy buffer at once).
     """
 
-    __slots__ = ("_k1", "_k2", "_local", "fingerprint")
+    __slots__ = ("_k1", "_k2", "_local", "_pid", "fingerprint")
 
     def __init__(self, key: bytes) -> None:
         if len(key) != KEY_BYTES:
@@ -112,6 +114,7 @@ class Keyring:
         self.fingerprint = hashlib.blake2b(
             b"fingerprint", key=_subkey(key, b"loyalcode.F3.fpr"), digest_size=16
         ).hexdigest()
+        self._pid = _subkey(key, b"loyalcode.F4.pid")
         self._local = threading.local()
 
     def __repr__(self) -> str:  # never show key material
@@ -121,6 +124,15 @@ class Keyring:
         """Raise :class:`KeyMismatch` unless this key has the stored fingerprint."""
         if not hmac.compare_digest(self.fingerprint, expected_fingerprint):
             raise KeyMismatch(source=source.description, expected=expected_fingerprint[:8])
+
+    def identity_key(self, kind: str, value: str) -> str:
+        """F4: the key under which a personal identity is stored where only equality
+        matters (32 hex characters). ``kind`` (``phone``, ``openid``, ``source``) is
+        hashed with the value, so equal values of different kinds get unrelated keys;
+        without the deployment key, a phone cannot be recovered from it (not even by
+        trying every phone number)."""
+        data = f"{kind}\x00{value}".encode()
+        return hashlib.blake2b(data, key=self._pid, digest_size=16).hexdigest()
 
     def _encryptors(self):  # type: ignore[no-untyped-def]
         enc = getattr(self._local, "enc", None)

@@ -31,7 +31,9 @@ def test_sketch_compiles_and_payload_is_json() -> None:
         if not block.lstrip().startswith(">>>"):
             compile(block, "README.md", "exec")
     (payload,) = _blocks("json")
-    assert set(json.loads(payload)["payload"]) >= {"member", "phone", "points", "balance", "tier", "gift"}
+    facts = set(json.loads(payload)["payload"])
+    # as written by default: the member id, no phone ([events] include_phone)
+    assert facts >= {"member", "points", "balance", "tier", "gift"} and "phone" not in facts
 
 
 def test_settings_block_is_the_valid_configuration(tmp_path: Path) -> None:
@@ -53,3 +55,25 @@ def test_every_event_type_and_error_code_is_documented() -> None:
     for name in (*LOYALTY_EVENT_TYPES, *loyalty_error_codes()):
         if name not in ("gift_exists", "dispatch_failed"):
             assert f"`{name}`" in text, name
+
+
+def test_personal_data_section_settings_and_sketch() -> None:
+    """The settings of "Personal data" are the valid configuration they say; its
+    erasure sketch compiles."""
+    import tomllib
+
+    from loyalcode.events.settings import EventSettings
+    from loyalcode.redemption.settings import RedemptionSettings
+    from loyalcode.store.config import Config
+
+    text = readme_section("Personal data")
+    blocks = re.findall(r"```toml\n(.*?)```", text, flags=re.DOTALL)
+    merged: dict = {}
+    for block in blocks:
+        merged.update(tomllib.loads("\n".join(line.strip() for line in block.splitlines())))
+    config = Config(Path("."), merged)
+    assert EventSettings.from_config(config).include_phone is True
+    assert RedemptionSettings.from_config(config).keep_source is True
+    for block in re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL):
+        compile(block, "README.md", "exec")
+    assert "`member_forgotten`" in text

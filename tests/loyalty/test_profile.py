@@ -28,7 +28,7 @@ def test_completion_credits_the_bonus_once(loyal: Loyal) -> None:
     assert again.bonus == 0 and more.bonus == 0 and more.balance == 100
     assert loyal.scalar("SELECT count(*) FROM ledger WHERE kind = 'profile_bonus'") == 1
     (payload,) = loyal.events("profile_completed")
-    assert payload == {"member": m, "phone": phone(1), "balance": 100, "tier": "普卡", "points": 100}
+    assert payload == {"member": m, "balance": 100, "tier": "普卡", "points": 100}
     loyal.check_ledger()
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from loyalcode.redemption import throttle
 from tests.shop import PHONE, PHONE_E164
 
 NOW = dt.datetime(2026, 11, 23, 4, 0, tzinfo=dt.UTC)
@@ -39,6 +40,9 @@ def _try(redeemer: Any, shop: Any, seq: int, **kw: Any) -> Any:
     args = {"serial": serial, "phone": PHONE_E164, "openid": None, "source": None,
             "scan_region": None, "when": NOW, "today": NOW.date(), "ts": NOW.timestamp()}
     args.update(kw)
+    # the throttle's keyed identities, as Redeemer.redeem passes them
+    args["ids"] = throttle.keyed(redeemer._keyring, throttle.identities(
+        args["phone"], args["openid"], args["source"]))
     return redeemer._fast.try_credit(**args)
 
 

@@ -51,7 +51,9 @@ def test_success_result(shop, redeemer) -> None:
         conn.rollback()
     assert tuple(row) == (PHONE_E164, 20)
     assert [tuple(x) for x in red] == [
-        (shop.serial_start, shop.batch, r.member, 10, "4401", False, "10.0.0.1"),
+        # the source as a keyed hash ([redemption] keep_source keeps it in clear)
+        (shop.serial_start, shop.batch, r.member, 10, "4401", False,
+         shop.keyring.identity_key("source", "10.0.0.1")),
         (shop.serial_start + 1, shop.batch, r.member, 10, None, False, None),
     ]
     assert [tuple(x) for x in ledger] == [

@@ -110,9 +110,19 @@ def test_settings_from_config(tmp_path, monkeypatch) -> None:
 
 
 def _seed(ctx, ids: throttle.Identities, when: dt.datetime, window: int) -> None:
-    """One failure for each of ``ids`` at ``when``."""
+    """One failure for each of ``ids`` (in clear) at ``when``."""
+    keyed = _keyed(ctx, ids)  # (reads the key's fingerprint: outside the write)
     with ctx.engine.connect() as conn, conn.begin():
-        throttle.record_failure(conn, ids, when.timestamp(), window)
+        throttle.record_failure(conn, keyed, when.timestamp(), window)
+
+
+def _keyed(ctx, ids) -> throttle.Identities:
+    """Identities as the counters store them (keyed hashes)."""
+    return throttle.keyed(ctx.keyring(), tuple(ids))
+
+
+def _key(ctx, kind: str, value: str) -> tuple[str, str]:
+    return _keyed(ctx, ((kind, value),))[0]
 
 
 def _counters(ctx) -> dict[tuple[str, str], tuple[int, float]]:
@@ -135,15 +145,15 @@ def test_failures_purge_expired_counters_a_few_at_a_time(ctx, shop) -> None:
     with pytest.raises(ForgedCode):
         redeemer.redeem(_forged(1), phone=PHONE, now=at)
     after_one = _counters(ctx)
-    assert len([key for key in expired if key in after_one]) == 40 - throttle.PURGE_PER_FAILURE
-    assert after_one[("phone", normalize_phone(PHONE))] == (1, at.timestamp())
+    assert len([key for key in _keyed(ctx, expired) if key in after_one]) == 40 - throttle.PURGE_PER_FAILURE
+    assert after_one[_key(ctx, "phone", normalize_phone(PHONE))] == (1, at.timestamp())
     for _ in range(2):  # 16 + 16 + 8: gone after three failures
         with pytest.raises(ForgedCode):
             redeemer.redeem(_forged(2), phone=PHONE, now=at)
     counters = _counters(ctx)
     live_start = (T0 + dt.timedelta(seconds=50)).timestamp()
-    assert counters == {**{key: (1, live_start) for key in live},
-                        ("phone", normalize_phone(PHONE)): (3, at.timestamp())}
+    assert counters == {**{key: (1, live_start) for key in _keyed(ctx, live)},
+                        _key(ctx, "phone", normalize_phone(PHONE)): (3, at.timestamp())}
     # The purge took nothing the throttle needed: the phone is throttled now, the live
     # openids still count where they were.
     assert _outcome(redeemer, shop.code(1), phone=PHONE, now=at)["code"] == "throttled"
@@ -162,7 +172,7 @@ def test_purge_expired_deletes_every_expired_counter(ctx) -> None:
         assert throttle.purge_expired(conn, now, window) == 30
     with ctx.engine.connect() as conn, conn.begin():
         assert throttle.purge_expired(conn, now, window) == 0
-    assert _counters(ctx) == {("source", "recent"): (1, (T0 + dt.timedelta(seconds=300)).timestamp())}
+    assert _counters(ctx) == {_key(ctx, "source", "recent"): (1, (T0 + dt.timedelta(seconds=300)).timestamp())}
 
 
 def test_concurrent_failures_with_expired_counters_count_right(ctx) -> None:
@@ -211,7 +221,7 @@ def test_concurrent_failures_with_expired_counters_count_right(ctx) -> None:
     expected = Counter()
     for plan in plans[-1]:
         for phone, openid, source in plan:
-            expected.update(throttle.identities(phone and normalize_phone(phone), openid, source))
+            expected.update(_keyed(ctx, throttle.identities(phone and normalize_phone(phone), openid, source)))
     counters = _counters(ctx)
     cutoff = last.timestamp() - window
     live = {key: value for key, value in counters.items() if value[1] > cutoff}

@@ -81,3 +81,15 @@ def test_subkeys_are_independent() -> None:
     ring = Keyring(bytes.fromhex(KEY))
     assert ring.tag(5) != ring.mask(5) << 5 >> 5 or ring.tag(5) >> 5 != ring.mask(5)
     assert ring.tag(5) >> 5 != ring.mask(5)
+
+
+def test_identity_key_is_pinned_keyed_and_separated_by_kind() -> None:
+    """F4, the keyed hash under which phones, openids and sources are stored: pinned
+    (a change would orphan every stored key), different under another key, and
+    different for the same value of another kind."""
+    a, b = Keyring(bytes.fromhex(KEY)), Keyring(bytes.fromhex("cd" * 32))
+    assert a.identity_key("phone", "+8613800138000") == "bc06d9b0c8761cce358269ef455b3194"
+    assert a.identity_key("openid", "+8613800138000") == "ef2709ae8374526fdee25a4c669f6e9a"
+    assert a.identity_key("source", "203.0.113.7") == "65e1947a4c2224ea6fbacaa71bc7e2a1"
+    assert b.identity_key("phone", "+8613800138000") != a.identity_key("phone", "+8613800138000")
+    assert "8613800138000" not in a.identity_key("phone", "+8613800138000")
