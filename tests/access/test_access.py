@@ -33,7 +33,7 @@ def test_a_key_is_stored_as_a_hash_and_authenticates(ctx: Any) -> None:
     with ctx.engine.connect() as conn:
         stored = " ".join(str(v) for row in conn.execute(text("SELECT * FROM api_keys"))
                           for v in row)
-        assert created.token not in stored and created.token.split("_")[2] not in stored
+        assert created.token not in stored and created.token.split("_", 2)[2] not in stored
         assert apikeys.authenticate(conn, created.token).id == created.info.id
         for wrong in (created.token[:-1] + ("A" if created.token[-1] != "A" else "B"),
                       "lck_000000000000_" + "x" * 43, "", "Bearer x", created.token + "x"):

@@ -22,7 +22,7 @@ def test_apikey_create_list_revoke(cli: Cli) -> None:
     assert [k["name"] for k in listed.json()] == ["crm", "scanner"]
     assert body["key"] not in listed.stdout and token not in listed.stdout
     text = cli("apikey", "list")
-    assert token not in text.stdout and token.split("_")[2] not in text.stdout
+    assert token not in text.stdout and token.split("_", 2)[2] not in text.stdout
     revoked = cli("apikey", "revoke", str(body["id"]), "--json")
     assert revoked.json()["active"] is False
     bad = cli("apikey", "create", "--name", "x", "--scope", "root", "--json")
