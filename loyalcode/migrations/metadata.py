@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Engine, MetaData
 
+from loyalcode.access import models as _access  # noqa: F401
 from loyalcode.channels import models as _channels  # noqa: F401
 from loyalcode.codegen import models as _codegen  # noqa: F401
 from loyalcode.events import models as _events  # noqa: F401
