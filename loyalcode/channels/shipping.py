@@ -176,12 +176,13 @@ def add_scan(session: Session, shipment_id: int | str, code: str, serials: Visib
         target, kind, shown, units = ["shipment_id", "serial"], "unit", code.strip().upper(), 1
     make = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     # The unique index is the guard against a repeated scan, not a check-then-write.
-    result = session.execute(make(ShipmentScan).values(**values)
-                             .on_conflict_do_nothing(index_elements=target))
+    added = session.execute(make(ShipmentScan).values(**values)
+                            .on_conflict_do_nothing(index_elements=target)
+                            .returning(ShipmentScan.id)).first() is not None
     if units is None:
         units = _units_in(session, unit)
     return ScanResult(shipment=shipment.id, kind=kind, code=shown, units=units,
-                      added=bool(result.rowcount))  # type: ignore[attr-defined]
+                      added=added)
 
 
 def _ranges(session: Session, shipment_id: int) -> dict[int, list[tuple[int, int]]]:
@@ -295,8 +296,8 @@ def shipments_of(session: Session, serial: int) -> list[ShipmentRef]:
     s = Shipment.__table__.c
     ch = Channel.__table__.c
     rows = session.execute(
-        select(s.id, s.kind, ch.code, s.closed_at).join(Shipment, s.id == r.shipment_id)
-        .outerjoin(Channel, ch.id == s.channel_id)
+        select(s.id, s.kind, ch.code, s.closed_at).select_from(ShipmentRange)
+        .join(Shipment, s.id == r.shipment_id).outerjoin(Channel, ch.id == s.channel_id)
         .where(r.batch_id == batch.id, r.serial_start <= serial, r.serial_end > serial)
         .order_by(r.id)
     ).all()
