@@ -231,7 +231,7 @@ def test_each_bad_line_refuses_the_whole_upload(shop: Shop, kind: str) -> None:
     with shop.ctx.session() as s, s.begin():
         made = cases.create_units(s, GS1, cases=3, pallets=2)
         void(s, void_batch)
-    c1, c2, c3 = made.cases
+    c1, c2, _ = made.cases
     p1, p2 = made.pallets
     unknown = cases.gs1.build(extension=1, company_prefix="0614141", reference=999_999)
     lines, line = _bad_lines(batch, void_batch, c1, c2, p1, p2, unknown)[kind]
