@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -287,18 +287,16 @@ class ShipmentRef:
                 "closed_at": self.closed_at.isoformat()}
 
 
-def shipments_of(session: Session, serial: int) -> list[ShipmentRef]:
-    """Every closed shipment (or return) that covered ``serial``, oldest first."""
-    batch = batch_for_serial(session, serial)
-    if batch is None:
-        return []
+def shipments_of(conn: Connection | Session, batch_id: int, serial: int) -> list[ShipmentRef]:
+    """Every closed shipment (or return) that covered ``serial`` of batch ``batch_id``,
+    oldest first."""
     r = ShipmentRange.__table__.c
     s = Shipment.__table__.c
     ch = Channel.__table__.c
-    rows = session.execute(
+    rows = conn.execute(
         select(s.id, s.kind, ch.code, s.closed_at).select_from(ShipmentRange)
         .join(Shipment, s.id == r.shipment_id).outerjoin(Channel, ch.id == s.channel_id)
-        .where(r.batch_id == batch.id, r.serial_start <= serial, r.serial_end > serial)
+        .where(r.batch_id == batch_id, r.serial_start <= serial, r.serial_end > serial)
         .order_by(r.id)
     ).all()
     return [ShipmentRef(id=int(i), kind=k, channel=c, closed_at=from_db(t))  # type: ignore[arg-type]

@@ -68,6 +68,11 @@ def _line(info) -> str:  # type: ignore[no-untyped-def]
                      f"({info.activations} activation{'s' if info.activations != 1 else ''})")
     else:
         parts.append(f"not activated ({info.activations} activations)")
+    if info.case is not None:
+        parts.append(f"case {info.case}" + (f" on pallet {info.pallet}" if info.pallet else ""))
+    if info.shipments:
+        parts.append("shipments " + ", ".join(
+            f"{s.id} ({s.kind} to {s.channel or '-'})" for s in info.shipments))
     r = info.redemption
     if r is not None:
         where = f" in region {r.scan_region}" if r.scan_region else ""

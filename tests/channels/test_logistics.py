@@ -147,7 +147,7 @@ def test_return_then_scan_is_not_activated_or_in_the_warehouse(shop: Shop, redee
     assert channel_of(shop, start + 30) == "WH-01"
     assert channel_of(shop, start + 29) == "GZ-WHOLE" and channel_of(shop, start + 24) == "GZ-WHOLE"
     with shop.ctx.session() as s:
-        refs = shipping.shipments_of(s, start + 30)
+        refs = shipping.shipments_of(s, batch, start + 30)
     assert [(r.kind, r.channel) for r in refs] == [("ship", "GZ-WHOLE"), ("return", "WH-01")]
 
 
@@ -253,3 +253,21 @@ def test_a_unit_already_in_another_case_is_refused(shop: Shop) -> None:
     with pytest.raises(LoyalcodeError) as err:
         upload(shop, [f"{other},{batch}:30", f"{other},{batch}:31"])
     assert err.value.code == "unit_in_two_cases" and err.value.facts["line"] == 1
+
+
+def test_lookup_shows_case_pallet_and_shipments(shop: Shop) -> None:
+    from loyalcode.reports.lookup import lookup
+
+    batch, start = new_batch(shop)
+    packed = pack(shop, batch)
+    unit = visible(shop, start + 26)
+    with shop.ctx.session() as s, s.begin():
+        first = shipping.ship(s, "GD-DIST", [packed.pallets[0]], visible_serials(s), now=T0)
+        second = shipping.ship(s, "GZ-WHOLE", [unit], visible_serials(s), now=T0)
+    with shop.ctx.engine.connect() as conn:
+        salt = conn.execute(text("SELECT visible_salt FROM deployment")).scalar_one()
+        (info,) = lookup(conn, [unit], salt)
+        conn.rollback()
+    assert info.case == packed.cases[1] and info.pallet == packed.pallets[0]
+    assert [(r.id, r.channel) for r in info.shipments] == [(first.id, "GD-DIST"), (second.id, "GZ-WHOLE")]
+    assert info.to_dict()["shipments"][1]["kind"] == "ship" and info.channel == "GZ-WHOLE"
