@@ -104,22 +104,38 @@ def _actor(actor: str | None) -> str | None:
     return value
 
 
-def open_shipment(session: Session, channel: str | None, *, kind: str = "ship",
-                  actor: str | None = None, now: dt.datetime | None = None) -> ShipmentInfo:
-    """Open a shipment to ``channel`` (a return may name none: it deactivates)."""
+def _info(row: Shipment, channel: str | None, scans: int) -> ShipmentInfo:
+    return ShipmentInfo(
+        id=row.id, kind=row.kind, status=row.status, channel=channel,
+        opened_at=from_db(row.opened_at), opened_by=row.opened_by,  # type: ignore[arg-type]
+        closed_at=from_db(row.closed_at), closed_by=row.closed_by, scans=scans,
+        units=int(row.units) if row.units is not None else None,
+    )
+
+
+def _open(session: Session, channel: str | None, kind: str, actor: str | None,
+          now: dt.datetime | None) -> tuple[Shipment, str | None]:
     if kind not in ("ship", "return"):
         raise InvalidInput(f"A shipment is a ship or a return, not {kind!r}.")
     if channel is None and kind == "ship":
         raise InvalidInput("A shipment goes to a channel: name one with --channel.")
-    channel_id = get_channel(session, channel).id if channel is not None else None
-    row = Shipment(kind=kind, status="open", channel_id=channel_id, opened_at=utc(now),
-                   opened_by=_actor(actor))
+    channel_row = get_channel(session, channel) if channel is not None else None
+    row = Shipment(kind=kind, status="open", channel_id=channel_row.id if channel_row else None,
+                   opened_at=utc(now), opened_by=_actor(actor))
     session.add(row)
     session.flush()
-    return shipment_info(session, row.id)
+    return row, channel_row.code if channel_row else None
+
+
+def open_shipment(session: Session, channel: str | None, *, kind: str = "ship",
+                  actor: str | None = None, now: dt.datetime | None = None) -> ShipmentInfo:
+    """Open a shipment to ``channel`` (a return may name none: it deactivates)."""
+    row, code = _open(session, channel, kind, actor, now)
+    return _info(row, code, 0)
 
 
 def _locked(session: Session, shipment_id: int | str) -> Shipment:
+    """The open shipment, locked (a close and a scan of it take turns)."""
     text_ = str(shipment_id).strip()
     if not text_.isascii() or not text_.isdecimal() or len(text_) > 18:
         raise ShipmentNotFound(shipment=str(shipment_id))
@@ -127,6 +143,8 @@ def _locked(session: Session, shipment_id: int | str) -> Shipment:
                          .with_for_update().execution_options(populate_existing=True))
     if row is None:
         raise ShipmentNotFound(shipment=text_)
+    if row.status != "open":
+        raise ShipmentClosed(shipment=row.id)
     return row
 
 
@@ -141,12 +159,7 @@ def shipment_info(session: Session, shipment_id: int | str) -> ShipmentInfo:
     channel = session.get_one(Channel, row.channel_id).code if row.channel_id is not None else None
     scans = session.scalar(select(func.count()).select_from(ShipmentScan)
                            .where(ShipmentScan.shipment_id == row.id)) or 0
-    return ShipmentInfo(
-        id=row.id, kind=row.kind, status=row.status, channel=channel,
-        opened_at=from_db(row.opened_at), opened_by=row.opened_by,  # type: ignore[arg-type]
-        closed_at=from_db(row.closed_at), closed_by=row.closed_by, scans=int(scans),
-        units=int(row.units) if row.units is not None else None,
-    )
+    return _info(row, channel, int(scans))
 
 
 def _units_in(session: Session, unit: LogisticUnit) -> int:
@@ -157,50 +170,57 @@ def _units_in(session: Session, unit: LogisticUnit) -> int:
                               .where(c.case_id.in_(cases))) or 0)
 
 
-def add_scan(session: Session, shipment_id: int | str, code: str, serials: VisibleSerials, *,
-             now: dt.datetime | None = None) -> ScanResult:
-    """Add one scan to an open shipment: an SSCC (a case or pallet) or a unit (its
-    visible serial, or ``BATCH:SEQ``). A repeat changes nothing (``added`` False)."""
-    shipment = _locked(session, shipment_id)
-    if shipment.status != "open":
-        raise ShipmentClosed(shipment=shipment.id)
-    moment = utc(now)
-    values: dict[str, Any] = {"shipment_id": shipment.id, "scanned_at": moment}
+def _add(session: Session, shipment: Shipment, code: str, serials: VisibleSerials,
+         now: dt.datetime | None) -> tuple[str, str, bool, LogisticUnit | None]:
+    """Record one scan: (kind, code as shown, whether new, the case or pallet)."""
+    values: dict[str, Any] = {"shipment_id": shipment.id, "scanned_at": utc(now)}
+    unit = None
     if gs1.looks_like(code):
         unit = get_unit(session, code)
         values["unit_id"] = unit.id
-        target, kind, shown, units = ["shipment_id", "unit_id"], unit.kind, unit.sscc, None
+        target, kind, shown = ["shipment_id", "unit_id"], unit.kind, unit.sscc
     else:
         _, serial = unit_serial(session, code, serials)
         values["serial"] = serial
-        target, kind, shown, units = ["shipment_id", "serial"], "unit", code.strip().upper(), 1
+        target, kind, shown = ["shipment_id", "serial"], "unit", code.strip().upper()
     make = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     # The unique index is the guard against a repeated scan, not a check-then-write.
     added = session.execute(make(ShipmentScan).values(**values)
                             .on_conflict_do_nothing(index_elements=target)
                             .returning(ShipmentScan.id)).first() is not None
-    if units is None:
-        units = _units_in(session, unit)
-    return ScanResult(shipment=shipment.id, kind=kind, code=shown, units=units,
-                      added=added)
+    return kind, shown, added, unit
 
 
-def _ranges(session: Session, shipment_id: int) -> dict[int, list[tuple[int, int]]]:
-    """The serial ranges a shipment's scans hold, per batch, merged and sorted."""
+def add_scan(session: Session, shipment_id: int | str, code: str, serials: VisibleSerials, *,
+             now: dt.datetime | None = None) -> ScanResult:
+    """Add one scan to an open shipment: an SSCC (a case or pallet) or a unit (its
+    visible serial, or ``BATCH:SEQ``). A repeat changes nothing (``added`` False)."""
+    shipment = _locked(session, shipment_id)
+    kind, shown, added, unit = _add(session, shipment, code, serials, now)
+    units = _units_in(session, unit) if unit is not None else 1
+    return ScanResult(shipment=shipment.id, kind=kind, code=shown, units=units, added=added)
+
+
+def _ranges(session: Session, shipment_id: int) -> tuple[dict[int, list[tuple[int, int]]], int]:
+    """The serial ranges a shipment's scans hold, per batch, merged and sorted; and
+    how many scans it has."""
     sc = ShipmentScan.__table__.c
     u = LogisticUnit.__table__.c
     c = CaseContent.__table__.c
-    scanned = select(sc.unit_id).where(sc.shipment_id == shipment_id, sc.unit_id.is_not(None))
-    cases = select(u.id).where(u.id.in_(scanned) | u.pallet_id.in_(scanned))
+    scans = session.execute(select(sc.unit_id, sc.serial).where(sc.shipment_id == shipment_id)).all()
+    units = [int(r.unit_id) for r in scans if r.unit_id is not None]
     found: dict[int, list[tuple[int, int]]] = {}
-    for r in session.execute(select(c.batch_id, c.serial_start, c.serial_end)
-                             .where(c.case_id.in_(cases))):
-        found.setdefault(int(r.batch_id), []).append((int(r.serial_start), int(r.serial_end)))
-    for (serial,) in session.execute(select(sc.serial).where(sc.shipment_id == shipment_id,
-                                                              sc.serial.is_not(None))):
-        batch = batch_for_serial(session, int(serial))
+    if units:
+        cases = select(u.id).where(u.id.in_(units) | u.pallet_id.in_(units))
+        for r in session.execute(select(c.batch_id, c.serial_start, c.serial_end)
+                                 .where(c.case_id.in_(cases))):
+            found.setdefault(int(r.batch_id), []).append((int(r.serial_start), int(r.serial_end)))
+    for r in scans:
+        if r.serial is None:
+            continue
+        batch = batch_for_serial(session, int(r.serial))
         if batch is not None:
-            found.setdefault(batch.id, []).append((int(serial), int(serial) + 1))
+            found.setdefault(batch.id, []).append((int(r.serial), int(r.serial) + 1))
     merged: dict[int, list[tuple[int, int]]] = {}
     for batch_id, ranges in found.items():
         out: list[tuple[int, int]] = []
@@ -210,23 +230,15 @@ def _ranges(session: Session, shipment_id: int) -> dict[int, list[tuple[int, int
             else:
                 out.append((start, end))
         merged[batch_id] = out
-    return merged
+    return merged, len(scans)
 
 
-def close_shipment(session: Session, shipment_id: int | str, *, actor: str | None = None,
-                   now: dt.datetime | None = None) -> ShipmentInfo:
-    """Close an open shipment: every unit inside its scans is activated for its
-    channel (or, a return to no channel, deactivated), in the caller's transaction,
-    and the ranges are recorded with their activations. An empty shipment is refused
-    (``shipment_empty``), as is a unit of a void batch (``batch_void``)."""
-    shipment = _locked(session, shipment_id)
-    if shipment.status != "open":
-        raise ShipmentClosed(shipment=shipment.id)
+def _close(session: Session, shipment: Shipment, channel: str | None, actor: str | None,
+           now: dt.datetime | None) -> ShipmentInfo:
     moment = utc(now)
-    by_batch = _ranges(session, shipment.id)
+    by_batch, scans = _ranges(session, shipment.id)
     if not by_batch:
         raise ShipmentEmpty(shipment=shipment.id, verb="ship" if shipment.kind == "ship" else "return")
-    channel = session.get_one(Channel, shipment.channel_id).code if shipment.channel_id else None
     records: list[dict[str, Any]] = []
     total = 0
     for batch_id in sorted(by_batch):
@@ -243,23 +255,39 @@ def close_shipment(session: Session, shipment_id: int | str, *, actor: str | Non
         for info in activate_many(session, batch_id, lines, now=moment):
             records.append({"batch_id": batch_id, "serial_start": info.serial_start,
                             "serial_end": info.serial_end, "activation_id": info.id})
-    session.execute(insert(ShipmentRange),
-                    [{"shipment_id": shipment.id, **r} for r in records])
+    session.execute(insert(ShipmentRange), [{"shipment_id": shipment.id, **r} for r in records])
     shipment.status = "closed"
     shipment.closed_at = moment
     shipment.closed_by = _actor(actor)
     shipment.units = total
     session.flush()
-    return shipment_info(session, shipment.id)
+    return _info(shipment, channel, scans)
+
+
+def close_shipment(session: Session, shipment_id: int | str, *, actor: str | None = None,
+                   now: dt.datetime | None = None) -> ShipmentInfo:
+    """Close an open shipment: every unit inside its scans is activated for its
+    channel (or, a return to no channel, deactivated), in the caller's transaction,
+    and the ranges are recorded with their activations. An empty shipment is refused
+    (``shipment_empty``), as is a unit of a void batch (``batch_void``)."""
+    shipment = _locked(session, shipment_id)
+    channel = session.get_one(Channel, shipment.channel_id).code if shipment.channel_id else None
+    return _close(session, shipment, channel, actor, now)
+
+
+def _all_at_once(session: Session, channel: str | None, kind: str, codes: Iterable[str],
+                 serials: VisibleSerials, actor: str | None,
+                 now: dt.datetime | None) -> ShipmentInfo:
+    row, code = _open(session, channel, kind, actor, now)
+    for scanned in codes:
+        _add(session, row, scanned, serials, now)
+    return _close(session, row, code, actor, now)
 
 
 def ship(session: Session, channel: str, codes: Iterable[str], serials: VisibleSerials, *,
          actor: str | None = None, now: dt.datetime | None = None) -> ShipmentInfo:
     """Open a shipment to ``channel``, add every scan, close it: in one transaction."""
-    opened = open_shipment(session, channel, actor=actor, now=now)
-    for code in codes:
-        add_scan(session, opened.id, code, serials, now=now)
-    return close_shipment(session, opened.id, actor=actor, now=now)
+    return _all_at_once(session, channel, "ship", codes, serials, actor, now)
 
 
 def return_units(session: Session, codes: Iterable[str], serials: VisibleSerials, *,
@@ -267,10 +295,7 @@ def return_units(session: Session, codes: Iterable[str], serials: VisibleSerials
                  now: dt.datetime | None = None) -> ShipmentInfo:
     """A return (退货) of cases, pallets or units: they move to the warehouse channel
     ``to_channel``, or, with none, are deactivated (a scan gets ``not_activated``)."""
-    opened = open_shipment(session, to_channel, kind="return", actor=actor, now=now)
-    for code in codes:
-        add_scan(session, opened.id, code, serials, now=now)
-    return close_shipment(session, opened.id, actor=actor, now=now)
+    return _all_at_once(session, to_channel, "return", codes, serials, actor, now)
 
 
 @dataclass(frozen=True, slots=True)
