@@ -77,3 +77,14 @@ def test_shipment_scan_by_scan(gs1_cli: Cli) -> None:
     r = cli("case", "upload", "-", "--json", stdin=f"{c1},{batch}:1\n{c2},{batch}:1\n")
     assert r.exit_code == 1 and r.json()["error"]["code"] == "unit_in_two_cases"
     assert r.json()["error"]["line"] == 2 and r.stderr.startswith("error [unit_in_two_cases]: Line 2:")
+
+
+def test_readme_ssccs_are_valid() -> None:
+    import re
+
+    from loyalcode.channels.sscc import is_valid
+    from tests.readme import readme_section
+
+    section = readme_section("Activation: shipping codes to a channel")
+    found = set(re.findall(r"\b0\d{17}\b", section))
+    assert found and all(is_valid(code) for code in found)
