@@ -122,8 +122,8 @@ def register_commands() -> None:
 
     # In the order `loyalcode --help` lists them: set-up, codes, shipping, printing,
     # the scan, the programme, the outbox, the reports.
-    for area in ("store", "codegen", "channels", "printing", "redemption", "loyalty", "events", "reports",
-                 "service"):
+    for area in ("store", "codegen", "channels", "logistics", "printing", "redemption", "loyalty",
+                 "events", "reports", "service"):
         importlib.import_module(f"loyalcode.cli.{area}")
 
 

@@ -66,10 +66,20 @@ def batch_create(
     payload: str | None = typer.Option(
         None, "--payload", help="QR payload template with {code}, {serial}, {gtin}, {batch}."
     ),
+    per_case: int | None = typer.Option(
+        None, "--per-case", help="Pack by sequence: units a case (new SSCCs; needs [gs1])."
+    ),
+    cases_per_pallet: int | None = typer.Option(
+        None, "--cases-per-pallet", help="With --per-case: cases a pallet."
+    ),
     json_out: bool = JSON,
 ) -> None:
     """Create a batch: allocates a serial range (O(1) rows, whatever the quantity)."""
     from loyalcode.channels.batches import batch_info, create_batch
+    from loyalcode.cli.logistics import pack_batch
+
+    if cases_per_pallet is not None and per_case is None:
+        raise InvalidInput("--cases-per-pallet packs cases: give --per-case too.")
 
     ctx = _context()
     template = payload if payload is not None else ctx.config.payload_template
@@ -88,8 +98,11 @@ def batch_create(
             redeem_from=redeem_from,
             redeem_until=redeem_until,
         )
+        packed = pack_batch(ctx, row.id, per_case, cases_per_pallet, s) if per_case else None
         info = batch_info(s, row)
     _print_batch(info, json_out, business_zone_name(ctx.config))
+    if packed is not None:
+        notice(f"Packed by sequence: {len(packed.cases):,} cases, {len(packed.pallets):,} pallets.")
 
 
 @batch_app.command("list")

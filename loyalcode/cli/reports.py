@@ -70,6 +70,11 @@ def _line(info, zone: str) -> str:  # type: ignore[no-untyped-def]
                      f"({info.activations} activation{'s' if info.activations != 1 else ''})")
     else:
         parts.append(f"not activated ({info.activations} activations)")
+    if info.case is not None:
+        parts.append(f"case {info.case}" + (f" on pallet {info.pallet}" if info.pallet else ""))
+    if info.shipments:
+        parts.append("shipments " + ", ".join(
+            f"{s.id} ({s.kind} to {s.channel or '-'})" for s in info.shipments))
     r = info.redemption
     if r is not None:
         where = f" in region {r.scan_region}" if r.scan_region else ""
@@ -86,11 +91,15 @@ def _line(info, zone: str) -> str:  # type: ignore[no-untyped-def]
 @app.command()
 def report(
     batch: int | None = typer.Option(None, "--batch", help="Only this batch."),
-    by: str = typer.Option("batch", "--by", help="batch, channel, region or day."),
+    by: str = typer.Option("batch", "--by", help="batch, channel, region, day or shipment."),
     json_out: bool = REPORT_JSON,
 ) -> None:
     """Codes issued, activated, redeemed; redemption rate; points; diversion and clone alerts."""
     from loyalcode.reports.report import build_report
+
+    if by == "shipment":
+        _shipment_report(batch, json_out)
+        return
 
     with deployment() as ctx, ctx.engine.connect().execution_options(sqlite_deferred=True) as conn:
         from loyalcode.redemption.settings import RedemptionSettings
@@ -115,3 +124,21 @@ def report(
     t = result.totals
     notice(f"Totals: redeemed {t['codes_redeemed']} of {t['codes_activated']} activated "
            f"({t['codes_issued']} issued), points issued {t['points_issued']}.")
+
+
+def _shipment_report(batch: int | None, json_out: bool) -> None:
+    """``report --by shipment``: what each closed shipment sent where, and what became of it."""
+    from loyalcode.reports.shipments import shipment_report
+
+    with deployment() as ctx, ctx.engine.connect().execution_options(sqlite_deferred=True) as conn:
+        rows = shipment_report(conn, batch=batch)
+        conn.rollback()
+    if json_out:
+        emit_json({"by": "shipment", "batch": batch, "rows": [r.to_dict() for r in rows]})
+        return
+    for r in rows:
+        rate = "-" if r.redemption_rate is None else f"{r.redemption_rate:.2%}"
+        typer.echo(f"{r.shipment}\t{r.kind}\t{r.channel or '(deactivated)'}\t"
+                   f"{r.closed_at.isoformat()}\tshipped {r.codes_shipped}\tactivated "
+                   f"{r.codes_activated}\tredeemed {r.codes_redeemed}\trate {rate}\t"
+                   f"diversions {r.diversion_alerts}")

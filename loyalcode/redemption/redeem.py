@@ -35,6 +35,7 @@ from typing import Any, Self
 import psycopg
 from sqlalchemy import Connection, bindparam, exc, text
 
+from loyalcode.channels.aggregation import place_of
 from loyalcode.channels.errors import ChannelNotFound
 from loyalcode.channels.regions import RegionList, contains, normalize_region
 from loyalcode.channels.sql import BATCH_COLUMNS, BATCH_FROM
@@ -649,6 +650,9 @@ class Redeemer:
             if upgraded is not None:
                 raised.append(upgraded)
         if diversion:
+            # Only here, never on the common path: the unit's case, pallet and the
+            # shipment that sent it to its channel (one more statement).
+            place = place_of(conn, serial)
             raised.append(
                 emit(
                     conn,
@@ -663,6 +667,9 @@ class Redeemer:
                         "scan_region": scan_region,
                         "purchase_channel": purchase_channel,
                         "reasons": reasons,
+                        "case": place.case,
+                        "pallet": place.pallet,
+                        "shipment": place.shipment,
                     },
                     when,
                 )

@@ -22,9 +22,19 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import Boolean, Connection, Date, bindparam, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Connection,
+    Date,
+    Integer,
+    String,
+    bindparam,
+    text,
+)
 from sqlalchemy.orm import Session
 
+from loyalcode.channels.shipping import ShipmentRef
 from loyalcode.channels.sql import code_joins
 from loyalcode.codegen.codeformat import MAX_SERIAL
 from loyalcode.codegen.visible import VisibleSerials, decode_visible, for_salt
@@ -116,6 +126,9 @@ class SerialInfo:
     activations: int = 0
     redemption: RedemptionRef | None = None
     clone_alert: CloneRef | None = None
+    case: str | None = None
+    pallet: str | None = None
+    shipments: tuple[ShipmentRef, ...] = ()
 
     @property
     def message(self) -> str | None:
@@ -132,6 +145,8 @@ class SerialInfo:
             "activations": self.activations,
             "redemption": self.redemption.to_dict() if self.redemption else None,
             "clone_alert": self.clone_alert.to_dict() if self.clone_alert else None,
+            "case": self.case, "pallet": self.pallet,
+            "shipments": [ref.to_dict() for ref in self.shipments],
         }
 
 
@@ -180,25 +195,41 @@ _FACTS = (
     "b.redeem_from, b.redeem_until, c.code AS channel, act.created_at AS activated_at, "
     "r.redeemed_at, r.member_id, m.phone, r.points, rc.code AS redeemed_channel, "
     "pc.code AS purchase_channel, r.scan_region, r.diversion, "
-    "ca.created_at AS alerted_at, ca.attempted_by_id "
+    "ca.created_at AS alerted_at, ca.attempted_by_id, lu.sscc AS case_sscc, "
+    "lp.sscc AS pallet_sscc "
     f"FROM s {code_joins('s.serial')} "
     "LEFT JOIN activations act ON act.id = a.activation_id "
     "LEFT JOIN redemptions r ON r.serial = s.serial "
     "LEFT JOIN members m ON m.id = r.member_id "
     "LEFT JOIN channels rc ON rc.id = r.channel_id "
     "LEFT JOIN channels pc ON pc.id = r.purchase_channel_id "
-    "LEFT JOIN clone_alerts ca ON ca.serial = s.serial"
+    "LEFT JOIN clone_alerts ca ON ca.serial = s.serial "
+    # its case (the content run starting at or below it, one probe) and that case's pallet
+    "LEFT JOIN case_contents cc ON cc.id = (SELECT c2.id FROM case_contents c2 "
+    "WHERE c2.serial_start <= s.serial ORDER BY c2.serial_start DESC LIMIT 1) "
+    "AND cc.serial_end > s.serial "
+    "LEFT JOIN logistic_units lu ON lu.id = cc.case_id "
+    "LEFT JOIN logistic_units lp ON lp.id = lu.pallet_id"
 )
 _FACT_TYPES = {
     "redeem_from": Date(), "redeem_until": Date(), "activated_at": UtcDateTime(),
     "redeemed_at": UtcDateTime(), "diversion": Boolean(),
     "alerted_at": UtcDateTime(),
 }
-# Every activation of these batches that can cover a serial between lo and hi.
+# Every activation (kind 'a') and every closed shipment's range (kind 's', with the
+# shipment) of these batches that can cover a serial between lo and hi, in one statement.
 _HISTORY = text(
-    "SELECT batch_id, serial_start, serial_end FROM activations "
-    "WHERE batch_id IN :batches AND serial_start <= :hi AND serial_end > :lo"
-).bindparams(bindparam("batches", expanding=True))
+    "SELECT 'a' AS kind, batch_id, serial_start, serial_end, 0 AS rid, NULL AS shipment, "
+    "NULL AS what, NULL AS channel, NULL AS closed_at FROM activations "
+    "WHERE batch_id IN :batches AND serial_start <= :hi AND serial_end > :lo "
+    "UNION ALL SELECT 's', sr.batch_id, sr.serial_start, sr.serial_end, sr.id, sh.id, sh.kind, "
+    "ch.code, sh.closed_at FROM shipment_ranges sr JOIN shipments sh ON sh.id = sr.shipment_id "
+    "LEFT JOIN channels ch ON ch.id = sh.channel_id "
+    "WHERE sr.batch_id IN :batches AND sr.serial_start <= :hi AND sr.serial_end > :lo"
+).bindparams(bindparam("batches", expanding=True)).columns(
+    kind=String(), batch_id=Integer(), serial_start=BigInteger(), serial_end=BigInteger(),
+    rid=Integer(), shipment=Integer(), what=String(), channel=String(),
+    closed_at=UtcDateTime())
 
 
 def lookup(
@@ -244,12 +275,14 @@ def _facts(conn: Connection | Session, serials: Sequence[int]) -> dict[int, dict
     facts = {int(r["serial"]): dict(r) for r in rows}
     batches = sorted({int(f["batch_id"]) for f in facts.values() if f["batch_id"] is not None})
     spans: list[tuple[int, int]] = []
+    sent: list[Any] = []  # shipment ranges, in the order they were closed
     if batches:
-        spans = [
-            (int(r.serial_start), int(r.serial_end))
-            for r in conn.execute(_HISTORY, {"batches": batches, "lo": serials[0],
-                                             "hi": serials[-1]})
-        ]
+        for r in conn.execute(_HISTORY, {"batches": batches, "lo": serials[0], "hi": serials[-1]}):
+            if r.kind == "a":
+                spans.append((int(r.serial_start), int(r.serial_end)))
+            else:
+                sent.append(r)
+    sent.sort(key=lambda r: int(r.rid))
     # Activations covering a serial: those starting at or below it, less those that also
     # end at or below it (activations of other batches never start or end inside this
     # one's range, so they cancel out or are not counted).
@@ -257,6 +290,11 @@ def _facts(conn: Connection | Session, serials: Sequence[int]) -> dict[int, dict
     ends = sorted(end for _, end in spans)
     for serial, fact in facts.items():
         fact["activations"] = bisect_right(starts, serial) - bisect_right(ends, serial)
+        fact["shipments"] = tuple(
+            ShipmentRef(id=int(r.shipment), kind=r.what, channel=r.channel,
+                        closed_at=from_db(r.closed_at))  # type: ignore[arg-type]
+            for r in sent
+            if r.batch_id == fact["batch_id"] and r.serial_start <= serial < r.serial_end)
     return facts
 
 
@@ -285,7 +323,8 @@ def _info(line: int, visible: str, f: dict[str, Any], today: dt.date) -> SerialI
         state=_state(batch, f["channel"] is not None, redemption is not None, today),
         batch=batch, seq=serial - int(f["serial_start"]) + 1, channel=f["channel"],
         activated_at=from_db(f["activated_at"]), activations=int(f["activations"]),
-        redemption=redemption, clone_alert=clone,
+        redemption=redemption, clone_alert=clone, case=f["case_sscc"], pallet=f["pallet_sscc"],
+        shipments=f["shipments"],
     )
 
 

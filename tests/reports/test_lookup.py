@@ -20,7 +20,7 @@ from tests.shop import OTHER_PHONE, PHONE, PHONE_E164, UTC
 MASKED = "+86138****8000"
 OTHER_MASKED = "+86139****9000"
 KEYS = {"line", "status", "message", "visible", "serial", "state", "batch", "seq", "channel",
-        "activated_at", "activations", "redemption", "clone_alert"}
+        "activated_at", "activations", "redemption", "clone_alert", "case", "pallet", "shipments"}
 
 
 def _visible(shop: Any, seq: int, start: int | None = None) -> str:
@@ -172,7 +172,7 @@ def test_invalid_text_is_not_kept(shop) -> None:
             assert info.message == NOT_A_SERIAL
             assert set(info.to_dict()) == KEYS
             assert all(v is None for k, v in info.to_dict().items()
-                       if k not in ("line", "status", "message", "activations"))
+                       if k not in ("line", "status", "message", "activations", "shipments"))
     assert all(code not in repr(i) and code not in str(i.to_dict()) for i in found)
 
 
@@ -250,7 +250,7 @@ def test_cli_json_without_a_key(cli, shop, redeemer, no_key) -> None:
         "batch": {"id": shop.batch, "sku": "SERUM-50", "name": "Serum 50 ml", "status": "active",
                   "redeem_from": None, "redeem_until": None},
         "seq": 2, "channel": "GD-DIST", "activated_at": None, "activations": 1,
-        "redemption": None, "clone_alert": None,
+        "redemption": None, "clone_alert": None, "case": None, "pallet": None, "shipments": [],
     }
     assert first["redemption"] | {"redeemed_at": None} == {
         "redeemed_at": None, "member": 1, "phone": MASKED, "points": 10, "channel": "GD-DIST",

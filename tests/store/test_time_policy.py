@@ -51,6 +51,8 @@ def test_every_instant_column_is_utc_typed_and_known_to_0010() -> None:
 LATER_INSTANTS = {
     ("api_keys", "created_at"), ("api_keys", "revoked_at"),  # 0011
     ("idempotency_records", "created_at"),  # 0011
+    ("logistic_units", "created_at"), ("packings", "created_at"),  # 0012
+    ("shipments", "opened_at"), ("shipments", "closed_at"), ("shipment_scans", "scanned_at"),
 }
 
 
@@ -65,6 +67,13 @@ _OVERRIDES: dict[str, dict[str, Any]] = {
     "member_profiles": {"gender": "female"},
     "gift_orders": {"status": "placed"},
     "ledger": {"kind": "earn"},
+    "logistic_units": {"kind": "case"},
+    "packings": {"kind": "pack"},
+    "case_contents": {"serial_start": 1, "serial_end": 11},
+    "case_moves": {"serial_start": 1, "serial_end": 11},
+    "shipments": {"kind": "return", "status": "closed"},
+    "shipment_scans": {"serial": 1},
+    "shipment_ranges": {"serial_start": 1, "serial_end": 11},
 }
 
 
