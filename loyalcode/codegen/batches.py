@@ -40,9 +40,10 @@ def _whole_number(value: Any, text: str, maximum: int) -> int | None:
     not one (never converting thousands of digits: Python refuses more than 4,300)."""
     if isinstance(value, bool) or not text.isascii() or not text.isdecimal():
         return None
-    if len(text.lstrip("0")) > len(str(maximum)):
+    digits = text.lstrip("0") or "0"
+    if len(digits) > len(str(maximum)):
         return None
-    number = int(text)
+    number = int(digits)
     return number if number <= maximum else None
 
 

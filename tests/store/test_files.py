@@ -105,10 +105,9 @@ def test_stream_writes_straight_to_a_device() -> None:
     with AtomicFile("/dev/null", stream=True) as f:
         f.write(b"labels")
     assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
-    with pytest.raises(OutputNotWritable) as err:
-        with AtomicFile("/dev/full", stream=True) as f:
-            f.write(b"x" * 65536)
-            f.flush()
+    with pytest.raises(OutputNotWritable) as err, AtomicFile("/dev/full", stream=True) as f:
+        f.write(b"x" * 65536)
+        f.flush()
     assert "No space left" in err.value.message
 
 
@@ -180,9 +179,8 @@ def test_the_next_write_in_the_directory_cleans_up(tmp_path: Path) -> None:
 def test_termination_signals_clean_up_like_ctrl_c(tmp_path: Path, signum: int) -> None:
     out = tmp_path / "codes.csv"
     before = signal.getsignal(signum)
-    with pytest.raises(KeyboardInterrupt):
-        with interrupt_on_termination(), AtomicFile(out) as f:
-            f.write(b"half")
-            os.kill(os.getpid(), signum)
+    with pytest.raises(KeyboardInterrupt), interrupt_on_termination(), AtomicFile(out) as f:
+        f.write(b"half")
+        os.kill(os.getpid(), signum)
     assert list(tmp_path.iterdir()) == []
     assert signal.getsignal(signum) == before  # the previous handler is back
