@@ -130,7 +130,8 @@ def test_commands_have_help(cli) -> None:  # type: ignore[no-untyped-def]
 
 def test_print_refuses_a_symlink_or_fifo_and_streams_zpl_to_a_fifo(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     import os
-    import threading
+
+    from tests.conftest import FifoReader
 
     batch = _batch(cli, 10)
     out = tmp_path / "out"
@@ -146,11 +147,8 @@ def test_print_refuses_a_symlink_or_fifo_and_streams_zpl_to_a_fifo(cli, tmp_path
         result = cli("print", str(batch), "-t", "roll-40x30", "-f", fmt, "--out", str(out / name))
         _assert_refused(result, "output_not_regular", out, before)
     assert target.read_text() == "theirs" and (out / "link.pdf").is_symlink()
-    got: list[bytes] = []
-    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
-    reader.start()
-    result = cli("print", str(batch), "-t", "roll-40x30", "-f", "zpl", "--out", str(fifo), "--stream")
-    reader.join(60)
+    with FifoReader(fifo) as got:
+        result = cli("print", str(batch), "-t", "roll-40x30", "-f", "zpl", "--out", str(fifo), "--stream")
     assert result.exit_code == 0, result.stderr
     assert got and got[0].count(b"^XA") == 10
     assert {p.name for p in out.iterdir()} == before

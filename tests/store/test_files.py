@@ -8,7 +8,6 @@ import signal
 import stat
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ from loyalcode.store.files import (
     interrupt_on_termination,
     temporary_name,
 )
+from tests.conftest import FifoReader
 
 
 def mode(path: Path) -> int:
@@ -93,22 +93,26 @@ def test_a_symlink_is_refused_and_stays_a_symlink(tmp_path: Path) -> None:
     assert dangling.is_symlink() and not (tmp_path / "nowhere").exists()
 
 
-def test_a_device_is_refused_without_stream(tmp_path: Path) -> None:
+def test_a_device_is_refused_without_stream(full_device: Path) -> None:
     """``--out /dev/full`` once became a regular file of live codes."""
-    with pytest.raises(OutputNotRegular) as err, AtomicFile("/dev/full"):
+    with pytest.raises(OutputNotRegular) as err, AtomicFile(full_device):
         pass
     assert "character device" in err.value.message
-    assert stat.S_ISCHR(os.stat("/dev/full").st_mode)
+    assert stat.S_ISCHR(os.lstat(full_device).st_mode)
 
 
-def test_stream_writes_straight_to_a_device() -> None:
-    with AtomicFile("/dev/null", stream=True) as f:
-        f.write(b"labels")
-    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
-    with pytest.raises(OutputNotWritable) as err, AtomicFile("/dev/full", stream=True) as f:
+def test_stream_writes_straight_to_a_device(full_device: Path) -> None:
+    with pytest.raises(OutputNotWritable) as err, AtomicFile(full_device, stream=True) as f:
         f.write(b"x" * 65536)
         f.flush()
     assert "No space left" in err.value.message
+    assert stat.S_ISCHR(os.lstat(full_device).st_mode)
+    null = full_device.with_name("null")
+    if full_device.parent != Path("/dev"):
+        os.mknod(null, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    with AtomicFile(null, stream=True) as f:
+        f.write(b"labels")
+    assert stat.S_ISCHR(os.lstat(null).st_mode)
 
 
 def test_a_fifo_is_refused_then_streamed(tmp_path: Path) -> None:
@@ -117,12 +121,8 @@ def test_a_fifo_is_refused_then_streamed(tmp_path: Path) -> None:
     with pytest.raises(OutputNotRegular) as err, AtomicFile(fifo):
         pass
     assert "FIFO" in err.value.message
-    received: list[bytes] = []
-    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
-    reader.start()
-    with AtomicFile(fifo, stream=True) as f:
+    with FifoReader(fifo) as received, AtomicFile(fifo, stream=True) as f:
         f.write(b"^XA^FDlabel^FS^XZ\n")
-    reader.join(30)
     assert received == [b"^XA^FDlabel^FS^XZ\n"]
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["spool"]
