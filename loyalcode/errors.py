@@ -53,6 +53,14 @@ class DatabaseError(LoyalcodeError):
     template = "Database {url} refused the operation: {reason}"
 
 
+class DatabaseUrlUnsupported(LoyalcodeError):
+    code = "database_url_unsupported"
+    template = (
+        "Database URL {url} is not supported: use sqlite:///PATH (the embedded default) "
+        "or postgresql://USER@HOST/DB."
+    )
+
+
 class NotInitialized(LoyalcodeError):
     code = "not_initialized"
     template = "Database {url} is not initialised: run 'loyalcode init' first."
@@ -76,11 +84,35 @@ class InvalidKey(LoyalcodeError):
     template = "The key from {source} is not 64 hexadecimal characters."
 
 
+class KeyFilePermissions(LoyalcodeError):
+    code = "key_file_permissions"
+    template = (
+        "The key file {path} is open to group or others (mode {mode}); anyone who can read "
+        "it can make valid codes. Refusing to use it: run '{command}'."
+    )
+
+
 class KeyMismatch(LoyalcodeError):
     code = "key_mismatch"
     template = (
         "The key from {source} does not match this database (fingerprint {expected}): "
         "refusing to use it."
+    )
+
+
+# --- output files -----------------------------------------------------------------
+
+
+class OutputNotWritable(LoyalcodeError):
+    code = "output_unwritable"
+    template = "Cannot write {path}: {reason}."
+
+
+class OutputNotRegular(LoyalcodeError):
+    code = "output_not_regular"
+    template = (
+        "Refusing to write codes to {path}: it is {kind}, not a regular file. Give --stream "
+        "to write straight to it (a printer device or a spooler's FIFO)."
     )
 
 

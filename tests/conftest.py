@@ -128,6 +128,54 @@ def keyring(key_env: str) -> Any:
     return Keyring(bytes.fromhex(key_env))
 
 
+@pytest.fixture
+def full_device(tmp_path: Path) -> Path:
+    """A character device that refuses every write (ENOSPC), like ``/dev/full``.
+
+    A node of its own in ``tmp_path`` when this process may make one (root): a test run
+    against code that renames over its ``--out`` then replaces that node, never the
+    system's ``/dev/full``. Otherwise ``/dev/full`` itself, which a process that cannot
+    write ``/dev`` cannot replace either.
+    """
+    import stat as stat_
+
+    node = tmp_path / "full"
+    try:
+        os.mknod(node, stat_.S_IFCHR | 0o666, os.makedev(1, 7))
+        return node
+    except (PermissionError, AttributeError):
+        pass
+    if os.access("/dev", os.W_OK):
+        pytest.skip("cannot make a device node, and /dev/full is not safe to aim at")
+    return Path("/dev/full")
+
+
+class FifoReader:
+    """Reads a FIFO to the end in a thread: ``with FifoReader(path) as got: ...`` then
+    ``got`` holds the bytes. If nothing ever opened the FIFO for writing (the code under
+    test refused, or crashed), leaving the block unblocks the reader instead of hanging."""
+
+    def __init__(self, path: Path) -> None:
+        import threading
+
+        self.path = path
+        self.data: list[bytes] = []
+        self._thread = threading.Thread(target=lambda: self.data.append(path.read_bytes()), daemon=True)
+
+    def __enter__(self) -> list[bytes]:
+        self._thread.start()
+        return self.data
+
+    def __exit__(self, *exc: object) -> None:
+        self._thread.join(5)
+        if self._thread.is_alive():  # no writer came: be the writer that closes at once
+            try:
+                os.close(os.open(self.path, os.O_WRONLY | os.O_NONBLOCK))
+            except OSError:
+                pass  # the reader is not blocked on the open any more: it ends by itself
+            self._thread.join(60)
+
+
 @dataclass
 class CliResult:
     exit_code: int

@@ -139,6 +139,8 @@ def main(argv: list[str] | None = None) -> None:
         # Without standalone mode, click returns the code of a ``typer.Exit(n)``
         # instead of exiting: honour it.
         rc = app(args=argv, prog_name="loyalcode", standalone_mode=False)
+        if rc == 130:  # typer turns KeyboardInterrupt (Ctrl-C, SIGTERM, SIGHUP) into Exit(130)
+            raise KeyboardInterrupt
         if isinstance(rc, int) and rc != 0:
             raise SystemExit(rc)
     except LoyalcodeError as exc:

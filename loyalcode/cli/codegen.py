@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,7 +9,7 @@ from pathlib import Path
 import typer
 
 from loyalcode.cli import app, emit_json, notice, open_deployment, progress
-from loyalcode.errors import InvalidInput, LoyalcodeError
+from loyalcode.errors import InvalidInput
 from loyalcode.store.timeutil import business_zone_name
 
 JSON = typer.Option(False, "--json", help="Machine-readable JSON on stdout.")
@@ -147,11 +146,6 @@ def batch_void(batch_id: str = typer.Argument(..., metavar="ID"), json_out: bool
 # --- export and check ---------------------------------------------------------------
 
 
-class OutputError(LoyalcodeError):
-    code = "output_unwritable"
-    template = "Cannot write {path}: {reason}."
-
-
 @app.command("export")
 def export_cmd(
     batch_id: str = typer.Argument(..., metavar="ID"),
@@ -163,16 +157,22 @@ def export_cmd(
     ),
     fmt: str = typer.Option("csv", "--format", help="csv (seq,code,payload) or txt (payloads)."),
     with_serial: bool = typer.Option(False, "--serial", help="Add the visible serial column."),
-    out: Path | None = typer.Option(None, "--out", help="Output file (default: stdout)."),
+    out: Path | None = typer.Option(None, "--out", help="Output file, 0600 (default: stdout)."),
+    stream: bool = typer.Option(
+        False, "--stream", help="Write straight to --out, no temporary file: a device or a FIFO."
+    ),
     json_out: bool = typer.Option(False, "--json", help="With --out: a JSON summary on stdout."),
 ) -> None:
     """Stream a batch's codes (or a seq range) as CSV or TXT for line coders."""
     from loyalcode.codegen.batches import get_batch, require_not_void, seq_range
     from loyalcode.codegen.export import FORMATS, iter_export, write_export
     from loyalcode.codegen.visible import for_salt, position_range
+    from loyalcode.store.files import check_output
 
     if fmt not in FORMATS:
         raise InvalidInput(f"Unknown format {fmt!r}: use csv or txt.")
+    if out is not None:
+        check_output(out, stream=stream)
     ctx = _context()
     salt = ctx.visible_salt()
     with ctx.session() as s:
@@ -192,7 +192,7 @@ def export_cmd(
     else:
         # The bar starts only once the file is open: an unwritable --out is refused
         # with its one error line, not a progress label before it.
-        codes, size = _write_atomically(out, pieces, lambda: progress(total, label))
+        codes, size = _write_file(out, stream, pieces, lambda: progress(total, label))
     if json_out and out is not None:
         emit_json({"batch": batch.id, "from": start, "to": end, "count": codes, "format": fmt,
                    "bytes": size, "out": str(out)})
@@ -200,25 +200,14 @@ def export_cmd(
         notice(f"Wrote {codes:,} codes of batch {batch.id} to {out}.")
 
 
-def _write_atomically(out: Path, pieces, make_bar):  # type: ignore[no-untyped-def]
-    """Write to a temporary file beside ``out`` and rename it when complete."""
+def _write_file(out: Path, stream: bool, pieces, make_bar):  # type: ignore[no-untyped-def]
+    """Write the export to ``out`` whole or not at all (0600), or straight with ``stream``;
+    SIGTERM and SIGHUP clean up as Ctrl-C does."""
     from loyalcode.codegen.export import write_export
+    from loyalcode.store.files import AtomicFile, interrupt_on_termination
 
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.part")
-    try:
-        f = open(tmp, "wb")  # noqa: SIM115 (closed below, renamed only when complete)
-    except OSError as exc:
-        raise OutputError(path=str(out), reason=exc.strerror or type(exc).__name__) from None
-    try:
-        with f, make_bar() as bar:
-            result = write_export(pieces, f, bar.update)
-        os.replace(tmp, out)
-    except BaseException as exc:
-        tmp.unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise OutputError(path=str(out), reason=exc.strerror or type(exc).__name__) from None
-        raise
-    return result
+    with interrupt_on_termination(), AtomicFile(out, stream=stream) as f, make_bar() as bar:
+        return write_export(pieces, f, bar.update)
 
 
 @app.command("check")

@@ -39,6 +39,10 @@ def print_cmd(
     template: str = typer.Option(..., "--template", "-t", help="Label template (see `loyalcode templates`)."),
     fmt: str = typer.Option("pdf", "--format", "-f", help="pdf, png (a directory of pages) or zpl."),
     out: Path = typer.Option(..., "--out", "-o", help="Output file (pdf, zpl) or directory (png)."),
+    stream: bool = typer.Option(
+        False, "--stream",
+        help="Write straight to --out, no temporary file: a printer device (/dev/usb/lp0) or a FIFO.",
+    ),
     dpi: int | None = typer.Option(
         None, "--dpi", help="Printer resolution, 72-1200 (default 300; zpl: 203, also 152/300/600)."
     ),
@@ -85,8 +89,12 @@ def print_cmd(
         check_dpi(dpi)
     check_ec(ec)
     if split is not None:
+        if stream:
+            from loyalcode.errors import InvalidInput
+
+            raise InvalidInput("--split writes several files: it cannot --stream to one device.")
         check_split(split, tmpl, fmt)
-    preflight(part_path(out, 1, fmt) if split is not None else out, fmt)
+    preflight(part_path(out, 1, fmt) if split is not None else out, fmt, stream=stream)
     options = PrintOptions(
         template=tmpl, fmt=fmt, dpi=dpi, ec=ec, with_serial=not no_serial,
         caption=caption, font=str(font) if font else None, workers=workers,
@@ -120,7 +128,8 @@ def print_cmd(
                                      total=total, on_progress=bar.update)
             else:
                 result = print_labels(
-                    chunks(start, end), out, options, spec=spec, total=total, on_progress=bar.update
+                    chunks(start, end), out, options, spec=spec, total=total, on_progress=bar.update,
+                    stream=stream,
                 )
     finally:
         ctx.dispose()

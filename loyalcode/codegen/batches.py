@@ -38,25 +38,37 @@ MAX_QUANTITY = 100_000_000
 MAX_POINTS = 1_000_000
 
 
+def _whole_number(value: Any, text: str, maximum: int) -> int | None:
+    """``text`` (from ``value``) as an int from 0 to ``maximum``, or ``None`` if it is
+    not one (never converting thousands of digits: Python refuses more than 4,300)."""
+    if isinstance(value, bool) or not text.isascii() or not text.isdecimal():
+        return None
+    digits = text.lstrip("0") or "0"
+    if len(digits) > len(str(maximum)):
+        return None
+    number = int(digits)
+    return number if number <= maximum else None
+
+
+def _shown(value: Any) -> str:
+    """User input for a message, cut short if long."""
+    text = str(value)
+    return text if len(text) <= 24 else f"{text[:20]}… ({len(text)} characters)"
+
+
 def parse_quantity(value: Any) -> int:
     """A batch quantity from user input, or :class:`InvalidQuantity`."""
-    text = str(value).strip().replace("_", "")
-    if isinstance(value, bool) or not text.isascii() or not text.isdecimal():
-        raise InvalidQuantity(value=str(value), maximum=MAX_QUANTITY)
-    quantity = int(text)
-    if not 1 <= quantity <= MAX_QUANTITY:
-        raise InvalidQuantity(value=str(value), maximum=MAX_QUANTITY)
+    quantity = _whole_number(value, str(value).strip().replace("_", ""), MAX_QUANTITY)
+    if quantity is None or quantity < 1:
+        raise InvalidQuantity(value=_shown(value), maximum=MAX_QUANTITY)
     return quantity
 
 
 def parse_points(value: Any) -> int:
     """Points per code from user input, or :class:`InvalidPoints`."""
-    text = str(value).strip()
-    if isinstance(value, bool) or not text.isascii() or not text.isdecimal():
-        raise InvalidPoints(value=str(value), maximum=MAX_POINTS)
-    points = int(text)
-    if points > MAX_POINTS:
-        raise InvalidPoints(value=str(value), maximum=MAX_POINTS)
+    points = _whole_number(value, str(value).strip(), MAX_POINTS)
+    if points is None:
+        raise InvalidPoints(value=_shown(value), maximum=MAX_POINTS)
     return points
 
 

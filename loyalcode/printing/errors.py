@@ -6,7 +6,13 @@ so the CLI turns them into one stderr line, a JSON error body and a non-zero exi
 
 from __future__ import annotations
 
-from loyalcode.errors import InvalidInput, LoyalcodeError
+# The output refusals are shared with `export`; they are importable from here too.
+from loyalcode.errors import (  # noqa: F401
+    InvalidInput,
+    LoyalcodeError,
+    OutputNotRegular,
+    OutputNotWritable,
+)
 
 
 class TemplateNotFound(LoyalcodeError):
@@ -54,11 +60,11 @@ class FontNotFound(LoyalcodeError):
     template = "No font found that can render {text!r}: {hint}"
 
 
-class OutputNotWritable(LoyalcodeError):
-    code = "output_unwritable"  # same code as `export` uses
-    template = "Cannot write {path}: {reason}."
-
-
 class InvalidSplit(InvalidInput):
     code = "invalid_split"
     template = "Cannot split every {value!r} labels: {reason}."
+
+
+class InvalidCaption(InvalidInput):
+    code = "invalid_caption"
+    template = "The caption ({length} characters) does not fit template {name!r} at {dpi} dpi: {reason}."

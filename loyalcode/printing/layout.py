@@ -14,13 +14,16 @@ from functools import lru_cache
 
 import numpy as np
 
-from loyalcode.printing.errors import InvalidDpi, LabelTooSmall, TemplateInvalid
+from loyalcode.printing.errors import InvalidCaption, InvalidDpi, LabelTooSmall, TemplateInvalid
 from loyalcode.printing.fonts import MONO_FONT
 from loyalcode.printing.qr import QUIET_ZONE
 from loyalcode.printing.templates import Template
 from loyalcode.printing.text import GlyphTable, caption_width_em, caption_width_px, mono_advance_em
 
 DPI_MIN, DPI_MAX = 72, 1200
+#: The smallest text, in pixels, a label carries (code, or a caption that must shrink
+#: to fit its width): below it the line is not legible.
+MIN_TEXT_PX = 6
 CODE_LENGTH = 16
 #: Ways to break a 16-symbol code into lines of whole groups: (lines, characters per line).
 CODE_SPLITS = ((1, 19), (2, 9), (4, 4))
@@ -133,7 +136,7 @@ class SheetLayout:
         size, self.code_lines, chars = best
         code_px = math.floor(size)
         while True:
-            if code_px < 6:
+            if code_px < MIN_TEXT_PX:
                 raise LabelTooSmall(
                     name=t.name, dpi=spec.dpi, reason="the text box is too small for a legible code"
                 )
@@ -154,6 +157,11 @@ class SheetLayout:
             if total <= box_h and chars * _advance(code_px) <= box_w:
                 break
             code_px -= 1
+        if spec.caption and caption_px < MIN_TEXT_PX:
+            raise InvalidCaption(
+                length=len(spec.caption), name=t.name, dpi=spec.dpi,
+                reason=f"it would print {caption_px} pixels high (at least {MIN_TEXT_PX} are legible); shorten it",
+            )
         self.code_px, self.serial_px, self.caption_px = code_px, serial_px, caption_px
         self.code_chars = chars
         self.text_block_px = total

@@ -1,10 +1,13 @@
 """Atomic output: a file or a directory of pages appears under its final name only
-when complete.
+when complete, readable by its owner only.
 
-Everything is written under a hidden temporary name beside the target
-(``.NAME.PID.part``) and renamed at the end. On any error, ``KeyboardInterrupt`` or
-``SystemExit`` the temporary output is removed, so an interrupted run leaves nothing
-half-written under the name the operator asked for.
+A file (pdf, zpl) is :class:`loyalcode.store.files.AtomicFile` (shared with ``export``):
+a hidden temporary ``.NAME.PID.part`` (0600) renamed when complete, or with ``stream``
+written straight to a device or FIFO. A directory of PNG pages is built the same way
+under ``.NAME.PID.part`` (0700, pages 0600) and renamed. On any error,
+``KeyboardInterrupt`` or ``SystemExit`` the temporary output is removed, so an
+interrupted run leaves nothing half-written under the name the operator asked for; what
+a killed process left is removed by the next run in that directory.
 """
 
 from __future__ import annotations
@@ -12,13 +15,17 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import stat
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO, Self
+from typing import Self
 
-from loyalcode.printing.errors import OutputNotWritable
+from loyalcode.errors import InvalidInput
+from loyalcode.printing.errors import OutputNotRegular
+from loyalcode.store.files import check_output, clean_stale_parts, temporary_name, unwritable
 
 _PAGE = re.compile(r"page-\d{5,}\.png")
+_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
 
 def page_name(number: int) -> str:
@@ -26,43 +33,18 @@ def page_name(number: int) -> str:
     return f"page-{number:05d}.png"
 
 
-def _fail(path: Path, exc: OSError | str) -> OutputNotWritable:
-    reason = exc if isinstance(exc, str) else (exc.strerror or type(exc).__name__)
-    return OutputNotWritable(path=str(path), reason=reason)
-
-
-class AtomicFile:
-    """``with AtomicFile(path) as f: ...`` writes ``path`` all at once or not at all."""
-
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
-        self.tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.part")
-        self._file: BinaryIO | None = None
-
-    def __enter__(self) -> BinaryIO:
-        if self.path.is_dir():
-            raise _fail(self.path, "it is a directory")
-        try:
-            self._file = open(self.tmp, "wb")
-        except OSError as exc:
-            raise _fail(self.path, exc) from None
-        return self._file
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        assert self._file is not None
-        try:
-            self._file.close()
-            if kind is None:
-                os.replace(self.tmp, self.path)
-        except OSError as err:
-            self.tmp.unlink(missing_ok=True)
-            raise _fail(self.path, err) from None
-        finally:
-            if kind is not None:
-                self.tmp.unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise _fail(self.path, exc) from None
+def _check_page_dir(path: Path) -> None:
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(mode):
+        raise OutputNotRegular(path=str(path), kind="a symbolic link")
+    if not stat.S_ISDIR(mode):
+        raise unwritable(path, "it exists and is not a directory")
+    others = [p.name for p in path.iterdir() if not _PAGE.fullmatch(p.name)]
+    if others:
+        raise unwritable(path, "the directory holds files other than label pages")
 
 
 class AtomicPageDir:
@@ -74,27 +56,25 @@ class AtomicPageDir:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        self.tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.part")
+        self.tmp = temporary_name(self.path)
         self.pages = 0
 
     def __enter__(self) -> Self:
-        if self.path.exists():
-            if not self.path.is_dir():
-                raise _fail(self.path, "it exists and is not a directory")
-            others = [p.name for p in self.path.iterdir() if not _PAGE.fullmatch(p.name)]
-            if others:
-                raise _fail(self.path, "the directory holds files other than label pages")
+        _check_page_dir(self.path)
+        clean_stale_parts(self.path.parent)
         shutil.rmtree(self.tmp, ignore_errors=True)
         try:
-            self.tmp.mkdir()
+            self.tmp.mkdir(mode=0o700)
+            os.chmod(self.tmp, 0o700)  # whatever the umask
         except OSError as exc:
-            raise _fail(self.path, exc) from None
+            raise unwritable(self.path, exc) from None
         return self
 
     def write_page(self, data: bytes) -> None:
-        """Write the next page's PNG bytes."""
+        """Write the next page's PNG bytes (mode 0600)."""
         self.pages += 1
-        with open(self.tmp / page_name(self.pages), "wb") as f:
+        fd = os.open(self.tmp / page_name(self.pages), os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_CLOEXEC, 0o600)
+        with os.fdopen(fd, "wb") as f:
             f.write(data)
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
@@ -102,33 +82,34 @@ class AtomicPageDir:
         if kind is not None:
             shutil.rmtree(self.tmp, ignore_errors=True)
             if isinstance(exc, OSError):
-                raise _fail(self.path, exc) from None
+                raise unwritable(self.path, exc) from None
             return
         old = None
         try:
             if self.path.exists():
-                old = self.path.with_name(f".{self.path.name}.{os.getpid()}.old")
+                old = temporary_name(self.path, "old")
                 os.rename(self.path, old)
             os.rename(self.tmp, self.path)
         except OSError as err:
             if old is not None and not self.path.exists():
                 os.rename(old, self.path)
             shutil.rmtree(self.tmp, ignore_errors=True)
-            raise _fail(self.path, err) from None
+            raise unwritable(self.path, err) from None
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
 
 
-def preflight(path: str | os.PathLike[str], fmt: str) -> None:
+def preflight(path: str | os.PathLike[str], fmt: str, *, stream: bool = False) -> None:
     """Refuse an output path that cannot work before any rendering starts."""
     path = Path(path)
-    parent = path.parent if str(path.parent) else Path(".")
+    if fmt != "png":
+        check_output(path, stream=stream)
+        return
+    if stream:
+        raise InvalidInput(detail="--stream writes one file: use it with pdf or zpl, not png (a directory of pages).")
+    parent = path.parent
     if not parent.is_dir():
-        raise _fail(path, f"the directory {parent} does not exist")
+        raise unwritable(path, f"the directory {parent} does not exist")
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise _fail(path, f"the directory {parent} is not writable")
-    if fmt == "png":
-        if path.exists() and not path.is_dir():
-            raise _fail(path, "it exists and is not a directory")
-    elif path.is_dir():
-        raise _fail(path, "it is a directory")
+        raise unwritable(path, f"the directory {parent} is not writable")
+    _check_page_dir(path)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import select
 import signal
 import threading
 import time
@@ -26,11 +27,12 @@ from typing import Any, Protocol
 from loyalcode.printing.errors import InvalidFormat, PayloadTooLong
 from loyalcode.printing.fonts import find_caption_font
 from loyalcode.printing.layout import SheetSpec, check_dpi
-from loyalcode.printing.output import AtomicFile, AtomicPageDir
+from loyalcode.printing.output import AtomicPageDir, preflight
 from loyalcode.printing.qr import QrEncoder, check_ec, choose_version, segment_version
 from loyalcode.printing.sheets import PageLabels, PageRenderer
 from loyalcode.printing.templates import Template
 from loyalcode.printing.zpl import ZplLabels, check_zpl_dpi
+from loyalcode.store.files import AtomicFile, interrupt_on_termination
 
 FORMATS = ("pdf", "png", "zpl")
 DEFAULT_DPI = {"pdf": 300, "png": 300, "zpl": 203}
@@ -170,10 +172,43 @@ def paginate(chunks: Iterable[LabelChunkLike], per_page: int) -> Iterator[PageLa
 _worker: dict[str, Any] = {}
 
 
-def _init_worker(spec: SheetSpec, fmt: str) -> None:
+def _init_worker(spec: SheetSpec, fmt: str, parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles interrupts
+    die_with(parent)
     _worker["renderer"] = PageRenderer(spec)
     _worker["fmt"] = fmt
+
+
+def die_with(pid: int) -> None:
+    """End this process as soon as process ``pid`` ends (a worker with its print run).
+
+    A pool worker's parent is the forkserver, which itself lives as long as any worker
+    does, so PR_SET_PDEATHSIG would never fire when the run is SIGKILLed: a daemon
+    thread waits on a pidfd of the run instead (Linux 5.3+), or polls the pid where
+    there is no pidfd. A run that is already gone ends the worker at once.
+    """
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        os._exit(1)
+    except (AttributeError, OSError):  # no pidfd here (not Linux, or a seccomp filter)
+        fd = None
+
+    def wait() -> None:
+        if fd is not None:
+            select.select([fd], [], [])  # readable once the process has ended
+        else:
+            while True:
+                time.sleep(0.5)
+                try:
+                    os.kill(pid, 0)
+                except ProcessLookupError:
+                    break
+                except PermissionError:
+                    continue
+        os._exit(1)
+
+    threading.Thread(target=wait, name="die-with-parent", daemon=True).start()
 
 
 def _render_task(pages: list[PageLabels]) -> list[bytes]:
@@ -217,7 +252,8 @@ def _rendered(spec: SheetSpec, fmt: str, pages: Iterator[PageLabels], workers: i
     # (BrokenProcessPool) instead of waiting for it forever.
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(spec, fmt))
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
+                               initargs=(spec, fmt, os.getpid()))
     try:
         pending: deque[tuple[list[PageLabels], Future[list[bytes]]]] = deque()
         limit = workers * TASKS_IN_FLIGHT_PER_WORKER
@@ -241,22 +277,6 @@ def _worker_count(requested: int | None, total: int | None) -> int:
     return max(1, os.cpu_count() or 1)
 
 
-class _TermAsInterrupt:
-    """While active, SIGTERM raises KeyboardInterrupt, so temporary output is removed."""
-
-    def __enter__(self) -> None:
-        self.previous = None
-        if threading.current_thread() is threading.main_thread():
-            def handler(signum: int, frame: object) -> None:
-                raise KeyboardInterrupt
-
-            self.previous = signal.signal(signal.SIGTERM, handler)
-
-    def __exit__(self, *exc: object) -> None:
-        if self.previous is not None:
-            signal.signal(signal.SIGTERM, self.previous)
-
-
 def print_labels(
     chunks: Iterable[LabelChunkLike],
     out: str | os.PathLike[str],
@@ -265,12 +285,18 @@ def print_labels(
     spec: SheetSpec | None = None,
     total: int | None = None,
     on_progress: Callable[[int], None] | None = None,
+    stream: bool = False,
 ) -> PrintResult:
     """Render ``chunks`` to ``out`` in ``options.fmt``; atomic, streaming, parallel.
+
+    ``out`` is written under a temporary name (0600) and renamed when complete; a
+    symlink, FIFO or device is refused unless ``stream`` (pdf, zpl), which writes
+    straight to it (:class:`loyalcode.store.files.AtomicFile`).
 
     Without ``spec`` the first chunk is the sample that fixes the QR version (pass a
     ``spec`` from :func:`prepare` when later payloads may be longer).
     """
+    preflight(out, options.fmt, stream=stream)
     started = time.perf_counter()
     iterator = iter(chunks)
     first = next(iterator, None)
@@ -288,10 +314,10 @@ def print_labels(
     workers = 1 if fmt == "zpl" else _worker_count(options.workers, total)
     labels = pages = 0
     seq_from = first.seq_start
-    with _TermAsInterrupt():
+    with interrupt_on_termination():
         if fmt == "zpl":
             zpl = ZplLabels(spec)
-            with AtomicFile(out) as f:
+            with AtomicFile(out, stream=stream) as f:
                 if zpl.header:
                     f.write(zpl.header.encode("utf-8"))
                 for chunk in all_chunks():
@@ -314,7 +340,7 @@ def print_labels(
 
             layout = SheetLayout(spec)
             width, height = layout.page_px
-            with AtomicFile(out) as f:
+            with AtomicFile(out, stream=stream) as f:
                 writer = PdfWriter(f, spec.template.page_mm)
                 for page, data in _rendered(spec, fmt, paginate(all_chunks(), spec.template.labels_per_page), workers):
                     writer.add_page(data, width, height, spec.dpi)

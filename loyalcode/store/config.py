@@ -82,4 +82,10 @@ def load_config(url: str) -> Config:
         data = {}
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(detail=f"{path}: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(detail=f"{path} is not UTF-8 text (byte {exc.start})") from None
+    except IsADirectoryError:
+        raise ConfigError(detail=f"{path} is a directory, not a TOML file") from None
+    except OSError as exc:
+        raise ConfigError(detail=f"cannot read {path}: {exc.strerror or type(exc).__name__}") from None
     return Config(path=path, data=data)

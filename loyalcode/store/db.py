@@ -30,6 +30,7 @@ from sqlalchemy.orm import DeclarativeBase
 from loyalcode.errors import (
     DatabaseError,
     DatabaseUnavailable,
+    DatabaseUrlUnsupported,
     LoyalcodeError,
     NotInitialized,
     SchemaOutOfDate,
@@ -83,7 +84,23 @@ def normalize_url(url: str) -> str:
     return url
 
 
+#: The databases loyalcode runs on (the URL's scheme before any ``+driver``).
+SUPPORTED_SCHEMES = ("sqlite", "postgresql")
+
+
 def _sqlite_events(engine: Engine) -> None:
+    from loyalcode.store.config import sqlite_path
+    from loyalcode.store.files import create_private
+
+    path = sqlite_path(str(engine.url))
+
+    @event.listens_for(engine, "do_connect")
+    def _create(*_: Any) -> None:
+        # A new database file is 0600 (it holds who redeemed what); SQLite gives its
+        # -wal and -shm files the database file's mode.
+        if path is not None:
+            create_private(path)
+
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event below issue BEGIN, not the sqlite3 module.
@@ -106,6 +123,9 @@ def _sqlite_events(engine: Engine) -> None:
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url`` with the project's settings for its database."""
     url = normalize_url(url)
+    scheme = url.split(":", 1)[0].split("+", 1)[0].lower() if ":" in url else ""
+    if scheme not in SUPPORTED_SCHEMES:
+        raise DatabaseUrlUnsupported(url=redact(url))
     try:
         if url.startswith("sqlite"):
             engine = create_engine(url, **kwargs)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from loyalcode.errors import InvalidKey, KeyMismatch, KeyMissing, LoyalcodeError
+from loyalcode.errors import InvalidKey, KeyFilePermissions, KeyMismatch, KeyMissing, LoyalcodeError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -65,12 +65,25 @@ def find_key() -> tuple[bytes, KeySource] | None:
     path = key_file_path()
     source = KeySource(f"key file {path}", path)
     try:
-        text = path.read_text(encoding="ascii")
+        with open(path, "rb") as f:
+            check_key_file_mode(path, os.fstat(f.fileno()).st_mode)
+            text = f.read().decode("ascii")
     except FileNotFoundError:
         return None
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidKey(f"Cannot read the key file {path}: {type(exc).__name__}.") from None
     return parse_key(text, source), source
+
+
+def check_key_file_mode(path: Path, mode: int) -> None:
+    """:class:`KeyFilePermissions` when group or others have any access to the key
+    file (as ssh refuses such a private key): anyone who reads it can make valid codes,
+    anyone who writes it can swap it."""
+    if os.name == "posix" and mode & 0o077:
+        import shlex
+
+        raise KeyFilePermissions(path=str(path), mode=f"{mode & 0o777:04o}",
+                                 command=f"chmod 600 {shlex.quote(str(path))}")
 
 
 def load_key() -> tuple[bytes, KeySource]:

@@ -39,6 +39,7 @@ BAD_CREATE = [
     (["--quantity", "-5"], "invalid_quantity"),
     (["--quantity", "100000001"], "invalid_quantity"),
     (["--quantity", "99999999999999999999999"], "invalid_quantity"),
+    (["--quantity", "9" * 4301], "invalid_quantity"),  # past Python's int() digit limit
     (["--quantity", "abc"], "invalid_quantity"),
     (["--quantity", "1e6"], "invalid_quantity"),
     (["--quantity", "1.5"], "invalid_quantity"),
@@ -52,6 +53,7 @@ BAD_CREATE = [
     (["--quantity", "10", "--gtin", "12345"], "invalid_gtin"),
     (["--quantity", "10", "--payload", "https://x/{serial}"], "invalid_payload_template"),
     (["--quantity", "10", "--payload", "{code}", "--points", "-1"], "invalid_points"),
+    (["--quantity", "10", "--points", "9" * 4301], "invalid_points"),
 ]
 
 
@@ -142,6 +144,29 @@ def test_database_that_does_not_answer_real_process(tmp_path: Path, key_env: str
     r = Cli("postgresql://postgres@127.0.0.1:1/test").subprocess(*BATCH, "--quantity", "5")
     assert r.exit_code == 1 and r.stdout == ""
     assert len(r.stderr.splitlines()) == 1 and r.stderr.startswith("error [database_unavailable]")
+
+
+def test_long_numbers_are_cut_short_in_the_message(cli: Cli) -> None:
+    r = cli(*BATCH, "--quantity", "9" * 4301, "--json")
+    assert_refused(r, "invalid_quantity")
+    assert len(r.stderr) < 200 and "4301 characters" in r.stderr
+
+
+def test_leading_zeros_are_still_a_number(cli: Cli) -> None:
+    """However many: 4,301 characters is past Python's int() limit, and still 7."""
+    r = cli("batch", "create", "--sku", "S", "--quantity", "0" * 4300 + "7", "--points", "0" * 4300 + "2", "--json")
+    assert r.exit_code == 0, r.stderr
+    assert (r.json()["quantity"], r.json()["points"]) == (7, 2)
+
+
+@pytest.mark.parametrize("url", ["mysql://user:secret@db.example/codes", "oracle+cx_oracle://h/x",
+                                 "mongodb://h/x", "sqlite"])
+@pytest.mark.parametrize("args", [["init"], ["batch", "list"], ["export", "1"]])
+def test_unsupported_database_url(tmp_path: Path, key_env: str, url: str, args: list[str]) -> None:
+    r = Cli(url)(*args, "--json")
+    assert_refused(r, "database_url_unsupported")
+    assert "secret" not in r.stderr + r.stdout  # the password is never shown
+    assert "sqlite:///" in r.stderr and "postgresql://" in r.stderr  # says what works
 
 
 def test_uninitialised_database(tmp_path: Path, key_env: str) -> None:

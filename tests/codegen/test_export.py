@@ -13,7 +13,7 @@ from loyalcode.codegen import codec
 from loyalcode.codegen.codeformat import group
 from loyalcode.codegen.normalize import normalize_scan
 from loyalcode.codegen.visible import VisibleSerials
-from tests.conftest import Cli
+from tests.conftest import Cli, FifoReader
 
 GTIN = "09501101020917"
 GS1 = "https://id.example.com/01/{gtin}/21/{serial}?c={code}"
@@ -196,3 +196,50 @@ def test_progress_on_stderr_only(cli: Cli) -> None:
     b = create(cli, 100)
     r = cli("export", str(b["id"]), "--format", "txt")
     assert len(r.stdout.splitlines()) == 100 and "export batch" not in r.stdout
+
+
+def test_export_file_is_0600_also_over_an_open_file(cli: Cli, tmp_path: Path) -> None:
+    b = create(cli, 50)
+    out = tmp_path / "codes.csv"
+    out.write_text("an older export\n")
+    out.chmod(0o644)
+    r = cli("export", str(b["id"]), "--out", str(out))
+    assert r.exit_code == 0, r.stderr
+    assert out.stat().st_mode & 0o777 == 0o600 and len(out.read_text().splitlines()) == 51
+
+
+def test_export_refuses_a_device_a_symlink_and_a_fifo(cli: Cli, tmp_path: Path, full_device: Path) -> None:
+    """Renaming over them turned /dev/full into a file of live codes and replaced links."""
+    import os
+    import stat
+
+    b = create(cli, 50)
+    tmp_path = tmp_path / "out"
+    tmp_path.mkdir()
+    target = tmp_path / "target.csv"
+    target.write_text("theirs\n")
+    link = tmp_path / "link.csv"
+    link.symlink_to(target)
+    fifo = tmp_path / "spool"
+    os.mkfifo(fifo)
+    for out, kind in ((str(full_device), "character device"), (str(link), "symbolic link"), (str(fifo), "FIFO")):
+        r = cli("export", str(b["id"]), "--out", out, "--json")
+        assert r.exit_code == 1 and r.json()["error"]["code"] == "output_not_regular", out
+        assert r.stderr.splitlines() == [r.stderr.strip()] and kind in r.stderr and "--stream" in r.stderr
+    assert stat.S_ISCHR(os.lstat(full_device).st_mode)
+    assert link.is_symlink() and target.read_text() == "theirs\n" and stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.csv", "spool", "target.csv"]
+
+
+def test_export_streams_to_a_fifo_and_a_device(cli: Cli, tmp_path: Path, full_device: Path) -> None:
+    import os
+
+    b = create(cli, 50)
+    fifo = tmp_path / "spool"
+    os.mkfifo(fifo)
+    with FifoReader(fifo) as got:
+        r = cli("export", str(b["id"]), "--out", str(fifo), "--stream")
+    assert r.exit_code == 0, r.stderr
+    assert got == [cli("export", str(b["id"])).stdout.encode()]
+    r = cli("export", str(b["id"]), "--out", str(full_device), "--stream", "--json")
+    assert r.exit_code == 1 and r.json()["error"]["code"] == "output_unwritable" and "No space left" in r.stderr

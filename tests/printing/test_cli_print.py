@@ -84,6 +84,9 @@ def _assert_refused(result, code: str, tmp_path: Path, before: set[str]) -> None
     (["--template", "a4-3x8", "--from", "0"], "range_outside_batch"),
     (["--template", "a4-3x8", "--format", "tiff"], "invalid_format"),
     (["--template", "too-big"], "template_invalid"),
+    (["--template", "a4-3x8", "--caption", "W" * 1000], "invalid_caption"),
+    (["--template", "roll-40x30", "--format", "zpl", "--caption", "W" * 300], "invalid_caption"),
+    (["--template", "a4-3x8", "--format", "png", "--stream"], "invalid_input"),
 ])
 def test_bad_input_is_one_line_and_no_output(cli, tmp_path: Path, args: list[str], code: str) -> None:  # type: ignore[no-untyped-def]
     batch = _batch(cli, 60)
@@ -123,3 +126,43 @@ def test_commands_have_help(cli) -> None:  # type: ignore[no-untyped-def]
     for command in ("print", "templates"):
         result = cli(command, "--help")
         assert result.exit_code == 0 and result.stdout.strip()
+
+
+def test_print_refuses_a_symlink_or_fifo_and_streams_zpl_to_a_fifo(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    from tests.conftest import FifoReader
+
+    batch = _batch(cli, 10)
+    out = tmp_path / "out"
+    out.mkdir()
+    target = out / "target.pdf"
+    target.write_text("theirs")
+    (out / "link.pdf").symlink_to(target)
+    (out / "pages").symlink_to(out)
+    fifo = out / "zebra"
+    os.mkfifo(fifo)
+    before = {"target.pdf", "link.pdf", "pages", "zebra"}
+    for name, fmt in (("link.pdf", "pdf"), ("zebra", "zpl"), ("pages", "png")):
+        result = cli("print", str(batch), "-t", "roll-40x30", "-f", fmt, "--out", str(out / name))
+        _assert_refused(result, "output_not_regular", out, before)
+    assert target.read_text() == "theirs" and (out / "link.pdf").is_symlink()
+    with FifoReader(fifo) as got:
+        result = cli("print", str(batch), "-t", "roll-40x30", "-f", "zpl", "--out", str(fifo), "--stream")
+    assert result.exit_code == 0, result.stderr
+    assert got and got[0].count(b"^XA") == 10
+    assert {p.name for p in out.iterdir()} == before
+
+
+def test_print_output_is_0600(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    batch = _batch(cli, 30)
+    tmp_path = tmp_path / "out"
+    tmp_path.mkdir()
+    (tmp_path / "labels.pdf").write_text("older")
+    (tmp_path / "labels.pdf").chmod(0o644)
+    for fmt, name in (("pdf", "labels.pdf"), ("zpl", "labels.zpl"), ("png", "pages")):
+        result = cli("print", str(batch), "-t", "a4-3x8", "-f", fmt, "--out", str(tmp_path / name))
+        assert result.exit_code == 0, result.stderr
+    modes = {p.relative_to(tmp_path).as_posix(): p.stat().st_mode & 0o777 for p in tmp_path.rglob("*")}
+    assert modes == {"labels.pdf": 0o600, "labels.zpl": 0o600, "pages": 0o700, "pages/page-00001.png": 0o600,
+                     "pages/page-00002.png": 0o600}

@@ -98,6 +98,7 @@ def test_init_never_overwrites_an_existing_key_file(tmp_path: Path, no_key: Path
     """A key file already there (another database's) is adopted, never replaced."""
     no_key.parent.mkdir()
     no_key.write_text("44" * 32 + "\n")
+    no_key.chmod(0o600)
     r = Cli(f"sqlite:///{tmp_path / 'a.db'}")("init", "--json")
     assert r.exit_code == 0 and r.json()["key_adopted"] is True
     assert no_key.read_text() == "44" * 32 + "\n"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from loyalcode.errors import InvalidKey, KeyMismatch, KeyMissing, LoyalcodeError
+from loyalcode.errors import InvalidKey, KeyFilePermissions, KeyMismatch, KeyMissing, LoyalcodeError
 from loyalcode.store.keys import Keyring, KeySource, create_key_file, find_key, load_key, parse_key
 
 KEY = "ab" * 32
@@ -35,10 +35,12 @@ def test_default_file_and_named_file(clean_env: Path, monkeypatch: pytest.Monkey
         load_key()
     assert err.value.code == "key_missing"
     (clean_env / "loyalcode.key").write_text(KEY + "\n")
+    (clean_env / "loyalcode.key").chmod(0o600)
     assert load_key()[0] == bytes.fromhex(KEY)
     other = clean_env / "sub" / "k"
     other.parent.mkdir()
     other.write_text("  " + "cd" * 32 + "\n")
+    other.chmod(0o400)
     monkeypatch.setenv("LOYALCODE_KEY_FILE", str(other))
     assert load_key()[0] == bytes.fromhex("cd" * 32)
 
@@ -93,3 +95,33 @@ def test_identity_key_is_pinned_keyed_and_separated_by_kind() -> None:
     assert a.identity_key("source", "203.0.113.7") == "65e1947a4c2224ea6fbacaa71bc7e2a1"
     assert b.identity_key("phone", "+8613800138000") != a.identity_key("phone", "+8613800138000")
     assert "8613800138000" not in a.identity_key("phone", "+8613800138000")
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o620, 0o602, 0o660, 0o666])
+def test_key_file_open_to_group_or_others_is_refused(clean_env: Path, mode: int,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """As ssh refuses such a private key: anyone who reads it can make valid codes."""
+    path = clean_env / "my keys" / "loyalcode.key"
+    path.parent.mkdir()
+    path.write_text(KEY + "\n")
+    path.chmod(mode)
+    monkeypatch.setenv("LOYALCODE_KEY_FILE", str(path))
+    with pytest.raises(KeyFilePermissions) as err:
+        load_key()
+    assert err.value.code == "key_file_permissions"
+    assert f"mode 0{mode:o}" in err.value.message
+    assert f"chmod 600 '{path}'" in err.value.message  # the command to run, quoted
+    assert KEY[:8] not in err.value.message
+    path.chmod(0o600)
+    assert load_key()[0] == bytes.fromhex(KEY)
+
+
+def test_key_file_refusal_on_the_command_line(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "shared.key"
+    path.write_text(os.environ["LOYALCODE_KEY"] + "\n")
+    path.chmod(0o644)
+    monkeypatch.delenv("LOYALCODE_KEY")
+    monkeypatch.setenv("LOYALCODE_KEY_FILE", str(path))
+    r = cli("check", "0000-0000-0000-0000", "--json")
+    assert r.exit_code == 1 and r.json()["error"]["code"] == "key_file_permissions"
+    assert r.stderr.splitlines() == [r.stderr.strip()] and f"chmod 600 {path}" in r.stderr
