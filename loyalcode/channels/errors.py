@@ -28,3 +28,26 @@ class ChannelNotFound(LoyalcodeError):
 class ChannelExists(LoyalcodeError):
     code = "channel_exists"
     template = "Channel {channel!r} already exists."
+
+
+class ActivationNotFound(LoyalcodeError):
+    code = "activation_not_found"
+    template = "Activation {activation} not found."
+
+
+class ActivationNotUndoable(LoyalcodeError):
+    """An undo entry itself, or an entry already undone."""
+
+    code = "activation_not_undoable"
+    template = "{detail}"
+
+
+class ActivationSuperseded(LoyalcodeError):
+    """Later entries cover part of the range: undoing this one would not restore what
+    a scan sees; undo those first (newest first)."""
+
+    code = "activation_superseded"
+    template = (
+        "Activation {activation} is no longer the newest over all its codes: later "
+        "{noun} {later} {cover} part of them; undo {them}."
+    )

@@ -55,6 +55,9 @@ class Batch(Base):
         DateTime(timezone=True), server_default=func.now()
     )
     voided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # When codes of the batch first left the key: exported or printed. From then on
+    # the payload template is frozen (labels carry it).
+    issued_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
     def seq_of(self, serial: int) -> int:
         """The 1-based sequence number of a serial within this batch."""

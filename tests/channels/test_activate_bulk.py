@@ -73,6 +73,7 @@ def test_file_mixes_numbers_serials_comments_header_channels(cli, shop, redeemer
     assert body_json | {"activations": None} == {
         "batch": shop.batch, "ranges": 5, "codes": 100 + 50 + 50 + 71 + 10,
         "channels": {"GZ-WHOLE": 160, "SH-SHOP": 50, "GD-DIST": 71}, "activations": None,
+        "replaces": [],  # 1..500 were GD-DIST's; lines 4 and 5 are replaced by line 6 only
     }
     after = history(shop)
     assert after[: len(before)] == before
