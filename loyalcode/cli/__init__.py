@@ -79,6 +79,11 @@ def notice(message: str) -> None:
         typer.echo(message, err=True)
 
 
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """``word`` for one, else ``many`` (default: ``word`` + "s"): "1 point", "2 points"."""
+    return word if count == 1 else (many or word + "s")
+
+
 def parse_date(value: str | None, field: str) -> dt.date | None:
     """An option's ``YYYY-MM-DD`` (``None`` when not given), or :class:`InvalidDate`."""
     from loyalcode.errors import InvalidDate

@@ -195,10 +195,12 @@ _FACT_TYPES = {
     "redeemed_at": DateTime(timezone=True), "diversion": Boolean(),
     "alerted_at": DateTime(timezone=True),
 }
-# Every activation of these batches that can cover a serial between lo and hi.
+# Every activation (to a channel: not a deactivation or an undo) of these batches that
+# can cover a serial between lo and hi.
 _HISTORY = text(
     "SELECT batch_id, serial_start, serial_end FROM activations "
-    "WHERE batch_id IN :batches AND serial_start <= :hi AND serial_end > :lo"
+    "WHERE batch_id IN :batches AND serial_start <= :hi AND serial_end > :lo "
+    "AND channel_id IS NOT NULL"
 ).bindparams(bindparam("batches", expanding=True))
 
 
