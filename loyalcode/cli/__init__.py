@@ -51,11 +51,19 @@ def root(
     state.quiet = quiet
 
 
-def open_deployment() -> Any:
-    """The deployment (database, settings, key) that ``--db`` or the environment names."""
+def open_deployment(*, create: bool = False) -> Any:
+    """The deployment (database, settings, key) that ``--db`` or the environment names.
+
+    Only ``init`` and ``db upgrade`` (``create=True``) may bring a database file into
+    being; any other command on a SQLite file that does not exist is refused with
+    ``not_initialized`` before anything connects (connecting would create the file).
+    """
     from loyalcode.store.context import open_context
 
-    return open_context(state.db_url)
+    ctx = open_context(state.db_url)
+    if not create:
+        ctx.require_database()
+    return ctx
 
 
 @contextmanager
@@ -131,6 +139,20 @@ def register_commands() -> None:
         importlib.import_module(f"loyalcode.cli.{area}")
 
 
+def _database_error(exc: BaseException) -> LoyalcodeError | None:
+    """A database error no library call turned into ours (a table missing: the
+    schema was never created; the server gone) as ``not_initialized``,
+    ``database_unavailable`` or ``database_error``; ``None`` for anything else."""
+    from sqlalchemy import exc as sa_exc
+
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return None
+    from loyalcode.store import db
+    from loyalcode.store.config import database_url
+
+    return db.typed_error(db.make_engine(database_url(state.db_url)), exc)
+
+
 def _wants_json(argv: list[str]) -> bool:
     return "--json" in argv
 
@@ -162,6 +184,12 @@ def main(argv: list[str] | None = None) -> None:
             raise SystemExit(130) from None
         raise SystemExit(code) from None
     except Exception as exc:
+        typed = _database_error(exc)
+        if typed is not None:  # a command that met the database unprepared: no traceback
+            if _wants_json(argv):
+                emit_json({"error": typed.to_dict()})
+            typer.echo(f"error [{typed.code}]: {typed.message}", err=True)
+            raise SystemExit(1) from None
         # typer/click usage errors (bad option, missing argument): one line, exit 2.
         if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
             message = exc.format_message().replace("\n", " ")

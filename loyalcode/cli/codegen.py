@@ -13,6 +13,10 @@ from loyalcode.cli import app, emit_json, notice, open_deployment, progress
 from loyalcode.errors import InvalidInput, LoyalcodeError
 
 JSON = typer.Option(False, "--json", help="Machine-readable JSON on stdout.")
+ALLOW_EXAMPLE = typer.Option(
+    False, "--allow-example-domain",
+    help="Issue codes whose QR payload is still the LC.EXAMPLE.COM placeholder (a trial run).",
+)
 
 batch_app = typer.Typer(help="Batches of hidden codes.", no_args_is_help=True)
 app.add_typer(batch_app, name="batch")
@@ -80,6 +84,40 @@ def batch_create(
         )
         info = batch_info(s, row)
     _print_batch(info, json_out)
+    _warn_example_domain(info)
+
+
+def _warn_example_domain(info) -> None:  # type: ignore[no-untyped-def]
+    from loyalcode.codegen.batches import uses_example_domain
+
+    if uses_example_domain(info.payload_template):
+        notice(
+            f"warning: batch {info.id}'s QR payload is the placeholder {info.payload_template}. "
+            f"Set your domain before exporting or printing: loyalcode batch update {info.id} "
+            "--payload 'HTTPS://QR.BRAND.CN/C/{code}' (and loyalcode init --base-url URL for "
+            "new batches)."
+        )
+
+
+@batch_app.command("update")
+def batch_update(
+    batch_id: str = typer.Argument(..., metavar="ID"),
+    payload: str = typer.Option(
+        ..., "--payload", help="New QR payload template with {code}, {serial}, {gtin}, {batch}."
+    ),
+    json_out: bool = JSON,
+) -> None:
+    """Change a batch's QR payload template, until its codes are first exported or printed."""
+    from loyalcode.channels.batches import batch_info
+    from loyalcode.codegen.batches import update_payload
+
+    ctx = _context()
+    with ctx.session() as s, s.begin():
+        info = batch_info(s, update_payload(s, batch_id, payload))
+    _print_batch(info, json_out)
+    if not json_out:
+        notice(f"Batch {info.id}'s QR payload: {info.payload_template}")
+    _warn_example_domain(info)
 
 
 @batch_app.command("list")
@@ -110,15 +148,38 @@ def batch_show(batch_id: str = typer.Argument(..., metavar="ID"), json_out: bool
 
 
 @batch_app.command("void")
-def batch_void(batch_id: str = typer.Argument(..., metavar="ID"), json_out: bool = JSON) -> None:
-    """Void a batch: none of its codes redeems any more."""
+def batch_void(
+    batch_id: str = typer.Argument(..., metavar="ID"),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    json_out: bool = JSON,
+) -> None:
+    """Void a batch: none of its codes redeems any more (there is no un-void). Asks for
+    confirmation unless --yes."""
     from loyalcode.channels.batches import batch_info
-    from loyalcode.codegen.batches import void_batch
+    from loyalcode.codegen.batches import get_batch, void_batch
 
     ctx = _context()
+    if not yes:
+        with ctx.session() as s:
+            info = batch_info(s, get_batch(s, batch_id))
+        if info.status != "void":
+            question = (f"Void batch {info.id} ({info.quantity:,} codes of {info.sku}"
+                        f"{f', {info.name}' if info.name else ''})? None of its codes will "
+                        "redeem again, and this cannot be undone.")
+            try:
+                confirmed = typer.confirm(question, default=False, err=True)
+            except typer.Abort:  # end of input, Ctrl-C
+                confirmed = False
+            if not confirmed:
+                raise NotConfirmed(batch=info.id)
     with ctx.session() as s, s.begin():
         info = batch_info(s, void_batch(s, batch_id))
     _print_batch(info, json_out)
+
+
+class NotConfirmed(LoyalcodeError):
+    code = "not_confirmed"
+    template = "Batch {batch} was not voided: answer y at the prompt, or pass --yes."
 
 
 # --- export and check ---------------------------------------------------------------
@@ -138,20 +199,22 @@ def export_cmd(
     with_serial: bool = typer.Option(False, "--serial", help="Add the visible serial column."),
     out: Path | None = typer.Option(None, "--out", help="Output file (default: stdout)."),
     json_out: bool = typer.Option(False, "--json", help="With --out: a JSON summary on stdout."),
+    allow_example_domain: bool = ALLOW_EXAMPLE,
 ) -> None:
     """Stream a batch's codes (or a seq range) as CSV or TXT for line coders."""
-    from loyalcode.codegen.batches import get_batch, require_not_void, seq_range
+    from loyalcode.codegen.batches import issue_batch, require_not_void, require_real_domain, seq_range
     from loyalcode.codegen.export import FORMATS, iter_export, write_export
 
     if fmt not in FORMATS:
         raise InvalidInput(f"Unknown format {fmt!r}: use csv or txt.")
     ctx = _context()
-    with ctx.session() as s:
-        batch = get_batch(s, batch_id)
+    keyring = ctx.keyring()  # first: a wrong or missing key records no issue
+    salt = ctx.visible_salt()
+    with ctx.session() as s, s.begin():  # a refusal rolls back the record of the issue
+        batch = issue_batch(s, batch_id)
         require_not_void(batch)
         start, end = seq_range(batch, seq_from, seq_to)
-    keyring = ctx.keyring()
-    salt = ctx.visible_salt()
+        require_real_domain(batch, allow_example=allow_example_domain)
     pieces = iter_export(
         batch, keyring, fmt=fmt, seq_from=start, seq_to=end, with_serial=with_serial, visible_salt=salt
     )

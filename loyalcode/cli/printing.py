@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from loyalcode.cli import app, emit_json, notice, progress, state
+from loyalcode.cli import app, emit_json, notice, open_deployment, progress
 
 TEMPLATES_OPTION = typer.Option(
     None, "--templates", metavar="FILE",
@@ -55,9 +55,13 @@ def print_cmd(
     ),
     templates_file: Path | None = TEMPLATES_OPTION,
     json_out: bool = typer.Option(False, "--json", help="A JSON summary on stdout."),
+    allow_example_domain: bool = typer.Option(
+        False, "--allow-example-domain",
+        help="Print codes whose QR payload is still the LC.EXAMPLE.COM placeholder (a trial run).",
+    ),
 ) -> None:
     """Render a batch (or a seq range of it) as label sheets, roll labels or ZPL."""
-    from loyalcode.codegen.batches import get_batch, require_not_void, seq_range
+    from loyalcode.codegen.batches import issue_batch, require_not_void, require_real_domain, seq_range
     from loyalcode.codegen.labels import iter_label_chunks
     from loyalcode.printing.errors import InvalidFormat
     from loyalcode.printing.layout import check_dpi
@@ -65,7 +69,6 @@ def print_cmd(
     from loyalcode.printing.qr import check_ec
     from loyalcode.printing.run import FORMATS, PrintOptions, prepare, print_labels
     from loyalcode.printing.templates import get_template
-    from loyalcode.store.context import open_context
 
     # Cheap checks first: a typo in an option should not wait for the database.
     tmpl = get_template(template, templates_file)
@@ -79,14 +82,15 @@ def print_cmd(
         template=tmpl, fmt=fmt, dpi=dpi, ec=ec, with_serial=not no_serial,
         caption=caption, font=str(font) if font else None, workers=workers,
     )
-    ctx = open_context(state.db_url)
+    ctx = open_deployment()  # not_initialized, never a new file, on a missing database
     try:
-        with ctx.session() as s:
-            batch = get_batch(s, batch_id)
+        keyring = ctx.keyring()  # first: a wrong or missing key records no issue
+        salt = ctx.visible_salt()
+        with ctx.session() as s, s.begin():  # a refusal rolls back the record of the issue
+            batch = issue_batch(s, batch_id)
             require_not_void(batch)
             start, end = seq_range(batch, seq_from, seq_to)
-        keyring = ctx.keyring()
-        salt = ctx.visible_salt()
+            require_real_domain(batch, allow_example=allow_example_domain)
 
         def chunks(first: int, last: int, size: int = 4096):  # type: ignore[no-untyped-def]
             return iter_label_chunks(

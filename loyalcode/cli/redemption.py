@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from loyalcode.cli import app, deployment, emit_json, state
+from loyalcode.cli import app, deployment, emit_json
 
 JSON = typer.Option(False, "--json", help="Machine-readable JSON on stdout.")
 
@@ -28,7 +28,7 @@ def redeem(
     """Redeem one scan for a member: points credited exactly once."""
     from loyalcode.redemption.redeem import Redeemer
 
-    with Redeemer(state.db_url) as redeemer:
+    with deployment() as ctx, Redeemer(ctx) as redeemer:
         result = redeemer.redeem(
             scan,
             phone=phone,

@@ -10,7 +10,7 @@ import pytest
 from tests.codegen.util import snapshot
 from tests.conftest import Cli, CliResult
 
-BATCH = ["batch", "create", "--sku", "S", "--points", "1"]
+BATCH = ["batch", "create", "--sku", "S", "--points", "1", "--payload", "HTTPS://QR.BRAND.CN/C/{code}"]
 
 
 def assert_refused(r: CliResult, code: str, *, json_out: bool = True) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import BRAND
 from tests.shop import OTHER_PHONE, PHONE, PHONE_E164
 
 REDEEM_KEYS = {"points", "balance", "batch", "sku", "channel", "diversion", "scan_region",
@@ -13,7 +14,8 @@ REDEEM_KEYS = {"points", "balance", "batch", "sku", "channel", "diversion", "sca
 @pytest.fixture
 def batch(cli) -> dict:
     assert cli("channel", "add", "GD-DIST", "--name", "GD", "--kind", "distributor", "--region", "44").exit_code == 0
-    r = cli("batch", "create", "--sku", "SERUM-50", "--quantity", "100", "--points", "10", "--json")
+    r = cli("batch", "create", "--sku", "SERUM-50", "--quantity", "100", "--points", "10",
+            "--payload", BRAND, "--json")
     assert r.exit_code == 0, r.stderr
     return r.json()
 
