@@ -157,9 +157,38 @@ def _wants_json(argv: list[str]) -> bool:
     return "--json" in argv
 
 
+_ROOT_FLAGS = ("--quiet", "-q")
+
+
+def root_options_first(argv: list[str]) -> list[str]:
+    """``argv`` with the root's options (``--db URL``, ``--db=URL``, ``--quiet``/``-q``)
+    moved before the sub-command, so that they work wherever they are written
+    (``loyalcode batch list --db URL``). Nothing after ``--`` is touched, and an
+    option's own value is never taken for one (no sub-command has ``--db`` or ``-q``)."""
+    root: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            rest += argv[i:]
+            break
+        if arg in _ROOT_FLAGS:
+            root.append(arg)
+        elif arg == "--db" and i + 1 < len(argv):
+            root += [arg, argv[i + 1]]
+            i += 1
+        elif arg.startswith("--db="):
+            root.append(arg)
+        else:
+            rest.append(arg)
+        i += 1
+    return root + rest
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
-    argv = list(sys.argv[1:] if argv is None else argv)
+    argv = root_options_first(list(sys.argv[1:] if argv is None else argv))
     register_commands()
     try:
         # Without standalone mode, click returns the code of a ``typer.Exit(n)``

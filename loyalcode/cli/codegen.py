@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from loyalcode.cli import app, emit_json, notice, open_deployment, progress
+from loyalcode.cli import app, emit_json, notice, open_deployment, plural, progress
 from loyalcode.errors import InvalidInput, LoyalcodeError
 
 JSON = typer.Option(False, "--json", help="Machine-readable JSON on stdout.")
@@ -39,7 +39,8 @@ def _print_batch(info, json_out: bool) -> None:  # type: ignore[no-untyped-def]
         emit_json(info.to_dict())
         return
     typer.echo(
-        f"Batch {info.id}: {info.quantity:,} codes, SKU {info.sku}, {info.points} points each, "
+        f"Batch {info.id}: {info.quantity:,} {plural(info.quantity, 'code')}, SKU {info.sku}, "
+        f"{info.points} {plural(info.points, 'point')} each, "
         f"serials {info.serial_start}..{info.serial_end - 1}, status {info.status}"
         + (f", channel {info.channel}" if info.channel else "")
     )
@@ -207,6 +208,11 @@ def export_cmd(
 
     if fmt not in FORMATS:
         raise InvalidInput(f"Unknown format {fmt!r}: use csv or txt.")
+    if with_serial and fmt == "txt":
+        raise InvalidInput(
+            "--serial adds a column, and txt has one payload a line: use --format csv, or put "
+            "{serial} in the batch's payload template."
+        )
     ctx = _context()
     keyring = ctx.keyring()  # first: a wrong or missing key records no issue
     salt = ctx.visible_salt()
@@ -232,7 +238,7 @@ def export_cmd(
         emit_json({"batch": batch.id, "from": start, "to": end, "count": codes, "format": fmt,
                    "bytes": size, "out": str(out)})
     elif out is not None:
-        notice(f"Wrote {codes:,} codes of batch {batch.id} to {out}.")
+        notice(f"Wrote {codes:,} {plural(codes, 'code')} of batch {batch.id} to {out}.")
 
 
 def _write_atomically(out: Path, pieces, make_bar):  # type: ignore[no-untyped-def]

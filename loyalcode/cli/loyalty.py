@@ -70,7 +70,8 @@ def member_update(
     state_ = "complete" if p.complete else f"missing {', '.join(p.missing)}"
     typer.echo(f"Member {p.member} profile {state_}.")
     if result.bonus:
-        typer.echo(f"Profile bonus: {result.bonus} points (balance {result.balance}).")
+        typer.echo(f"Profile bonus: {result.bonus} {plural(result.bonus, 'point')} "
+                   f"(balance {result.balance}).")
 
 
 @member_app.command("profile")
@@ -106,8 +107,12 @@ def member_profile(
     typer.echo(f"Member {profile.member}  balance {balance}  tier {tier.tier} "
                f"(earned {tier.earned_in_window} in {tier.window_days} days)")
     typer.echo(f"  profile: {'complete' if profile.complete else 'missing ' + ', '.join(profile.missing)}")
+    by_day: dict[Any, int] = {}  # each scan is a lot of its own: one line per date
     for lot in lots:
-        typer.echo(f"  {lot.remaining} points expire on {lot.expires_on or 'never'}")
+        by_day[lot.expires_on] = by_day.get(lot.expires_on, 0) + lot.remaining
+    for day, left in by_day.items():
+        typer.echo(f"  {left:,} {plural(left, 'point')} "
+                   + (f"expire on {day}" if day else "never expire"))
 
 
 @gift_app.command("add")
@@ -140,7 +145,8 @@ def gift_add(
     if json_out:
         emit_json(info.to_dict())
     else:
-        typer.echo(f"Gift {info.id} {info.sku}: {info.name}, {info.points} points, stock {info.stock}.")
+        typer.echo(f"Gift {info.id} {info.sku}: {info.name}, {info.points} "
+                   f"{plural(info.points, 'point')}, stock {info.stock}.")
 
 
 @gift_app.command("list")
@@ -203,7 +209,7 @@ def gift_cancel(
     if json_out:
         emit_json(result.to_dict())
     else:
-        typer.echo(f"Order {result.order} cancelled: {result.points} points refunded "
+        typer.echo(f"Order {result.order} cancelled: {result.points} {plural(result.points, 'point')} refunded "
                    f"(balance {result.balance}), {result.quantity} x {result.sku} back in stock.")
 
 

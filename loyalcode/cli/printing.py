@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from loyalcode.cli import app, emit_json, notice, open_deployment, progress
+from loyalcode.cli import app, emit_json, notice, open_deployment, plural, progress
 
 TEMPLATES_OPTION = typer.Option(
     None, "--templates", metavar="FILE",
@@ -28,7 +28,7 @@ def templates_cmd(
         return
     for t in known.values():
         typer.echo(
-            f"{t.name:<16} {t.rows}x{t.columns:<3} label {t.label_mm[0]:g}x{t.label_mm[1]:g} mm  "
+            f"{t.name:<16} {f'{t.columns}x{t.rows}':<5} label {t.label_mm[0]:g}x{t.label_mm[1]:g} mm  "
             f"page {t.page_mm[0]:g}x{t.page_mm[1]:g} mm  QR {t.qr_size_mm:g} mm  {t.description}"
         )
 
@@ -116,7 +116,8 @@ def print_cmd(
         emit_json({"batch": batch.id, **result.to_dict()})
     else:
         notice(
-            f"Printed {result.labels:,} labels (seq {result.seq_from}-{result.seq_to}) of batch "
-            f"{batch.id} on {result.pages:,} pages to {result.path} "
+            f"Printed {result.labels:,} {plural(result.labels, 'label')} (seq {result.seq_from}-"
+            f"{result.seq_to}) of batch {batch.id} on {result.pages:,} "
+            f"{plural(result.pages, 'page')} to {result.path} "
             f"({result.format}, {result.dpi} dpi, {result.seconds:.1f} s)."
         )
