@@ -15,7 +15,7 @@ from tests.readme import README, readme_section
 
 
 def test_quick_start_runs_as_written(tmp_path: Path) -> None:
-    block = re.search(r"```sh\n(.*?)\n```", readme_section("Quick start (Python 3.11, pip)"), re.S)
+    block = re.search(r"```sh\n(.*?)\n```", readme_section("Quick start (Python 3.11, pip)"), re.DOTALL)
     assert block is not None
     steps = [shlex.split(part) for part in block.group(1).split(" && ")]
     commands = [step[1:] for step in steps if step[0] == ".venv/bin/loyalcode"]

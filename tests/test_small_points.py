@@ -9,9 +9,9 @@ import datetime as dt
 
 import pytest
 
+from loyalcode.channels.batches import create_batch
 from loyalcode.cli import root_options_first
 from loyalcode.cli.reports import format_rate
-from loyalcode.channels.batches import create_batch
 from tests.conftest import BRAND
 from tests.loyal import T0, Loyal, phone
 

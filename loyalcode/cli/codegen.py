@@ -203,7 +203,12 @@ def export_cmd(
     allow_example_domain: bool = ALLOW_EXAMPLE,
 ) -> None:
     """Stream a batch's codes (or a seq range) as CSV or TXT for line coders."""
-    from loyalcode.codegen.batches import issue_batch, require_not_void, require_real_domain, seq_range
+    from loyalcode.codegen.batches import (
+        issue_batch,
+        require_not_void,
+        require_real_domain,
+        seq_range,
+    )
     from loyalcode.codegen.export import FORMATS, iter_export, write_export
 
     if fmt not in FORMATS:

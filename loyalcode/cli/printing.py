@@ -61,7 +61,12 @@ def print_cmd(
     ),
 ) -> None:
     """Render a batch (or a seq range of it) as label sheets, roll labels or ZPL."""
-    from loyalcode.codegen.batches import issue_batch, require_not_void, require_real_domain, seq_range
+    from loyalcode.codegen.batches import (
+        issue_batch,
+        require_not_void,
+        require_real_domain,
+        seq_range,
+    )
     from loyalcode.codegen.labels import iter_label_chunks
     from loyalcode.printing.errors import InvalidFormat
     from loyalcode.printing.layout import check_dpi

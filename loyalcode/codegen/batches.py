@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from loyalcode.codegen.codeformat import MAX_SERIAL
@@ -305,10 +305,11 @@ def update_payload(session: Session, batch_id: int | str, payload_template: str)
     row = get_batch(session, batch_id)
     require_not_void(row)
     template = PayloadTemplate.parse(payload_template, gtin=row.gtin)
-    changed = session.execute(
+    result = session.execute(
         update(Batch).where(Batch.id == row.id, Batch.issued_at.is_(None))
         .values(payload_template=template.text).execution_options(synchronize_session=False)
-    ).rowcount
+    )
+    changed = cast(CursorResult[Any], result).rowcount
     session.refresh(row)
     if not changed:
         issued = from_db(row.issued_at)

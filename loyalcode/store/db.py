@@ -214,6 +214,7 @@ def _migrate(engine: Engine, run: Any) -> None:
     # every key checked before the commit, on again after.
     with engine.connect() as conn:
         driver = conn.connection.driver_connection
+        assert driver is not None
         driver.execute("PRAGMA foreign_keys = OFF")
         try:
             with conn.begin():

@@ -3,8 +3,6 @@ an entry and its undo cancel out, the span map (what a scan reads) follows."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -90,9 +88,8 @@ def test_undo_refuses_while_later_entries_cover_part_of_it(shop) -> None:
         undo(s, other)
         undo(s, later)
         undo(s, first)
-    with shop.ctx.session() as s, s.begin():
-        with pytest.raises(ActivationNotUndoable, match="already undone"):
-            undo(s, first)
+    with shop.ctx.session() as s, s.begin(), pytest.raises(ActivationNotUndoable, match="already undone"):
+        undo(s, first)
     with shop.ctx.session() as s, s.begin():
         last = activation_history(s, shop.batch)[-1]
         with pytest.raises(ActivationNotUndoable, match="itself an undo"):

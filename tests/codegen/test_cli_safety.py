@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from loyalcode.store.config import payload_template_for, write_payload_template
 from loyalcode.errors import ConfigError
+from loyalcode.store.config import payload_template_for, write_payload_template
 from tests.conftest import BRAND, Cli
 
 PLACEHOLDER = "HTTPS://LC.EXAMPLE.COM/C/{code}"

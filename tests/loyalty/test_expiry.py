@@ -122,8 +122,8 @@ def test_a_future_date_is_refused_and_a_dry_run_changes_nothing(loyal: Loyal, cl
     assert r.stdout.splitlines() == [
         f"Member {a}: 20 points would expire.",
         f"Member {b}: 10 points would expire.",
-        "Dry run: As of 2026-03-15: 30 points of 2 members would expire; 0 expiring notices "
-        "would be sent.",
+        ("Dry run: As of 2026-03-15: 30 points of 2 members would expire; 0 expiring notices "
+         "would be sent."),
     ]
     body = cli("points", "expire", "--as-of", "2026-03-15", "--dry-run", "--json").json()
     assert body["dry_run"] is True and body["points_expired"] == 30 and body["events"] == []

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from loyalcode.loyalty.settings import LoyaltySettings
 from loyalcode.errors import FutureDate
+from loyalcode.loyalty.settings import LoyaltySettings
 from loyalcode.loyalty.tiers import evaluate, tier_status
 from tests.loyal import T0, TEST_TIERS, Loyal, phone
 
