@@ -141,10 +141,16 @@ def activate(
 
 
 def _say_replaced(replaced, dry_run: bool) -> None:  # type: ignore[no-untyped-def]
-    """Which earlier activations lost codes (on stderr: a notice, not data)."""
-    for c in replaced:
+    """Which earlier activations lost codes (on stderr: a notice, not data; the first
+    ten, then how many more: --json lists them all)."""
+    for c in replaced[:10]:
         notice(f"{'Would replace' if dry_run else 'Replaces'} activation {c.activation} "
                f"(channel {c.channel}) for {c.codes:,} {plural(c.codes, 'code')}.")
+    if len(replaced) > 10:
+        more = replaced[10:]
+        codes = sum(c.codes for c in more)
+        notice(f"... and {len(more):,} more {plural(len(more), 'activation')} for {codes:,} "
+               f"{plural(codes, 'code')} (--json lists them all).")
 
 
 activation_app = typer.Typer(help="The activation history: list it, undo an entry.",

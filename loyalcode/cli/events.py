@@ -98,7 +98,7 @@ def events_purge(
     if json_out:
         emit_json({"purged": purged, "before": utc(cutoff).isoformat()})
     else:
-        typer.echo(f"Purged {purged} {plural(purged, 'event')} acknowledged before "
+        typer.echo(f"Purged {purged} acknowledged {plural(purged, 'event')} acknowledged before "
                    f"{utc(cutoff).isoformat()}.")
 
 

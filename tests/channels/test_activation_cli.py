@@ -67,3 +67,18 @@ def test_activation_list_and_undo(cli, shop, redeemer) -> None:
     assert r.json()["error"]["code"] == "activation_not_found"
     r = cli("activation", "list", "--batch", "999", "--json")
     assert r.json()["error"]["code"] == "batch_not_found"
+
+
+def test_many_replaced_activations_are_summed_up(cli, shop) -> None:
+    body = "".join(f"{i * 10 + 1},{i * 10 + 10},GZ-WHOLE\n" for i in range(12))
+    assert cli("activate", str(shop.batch), "--ranges", "-", stdin=body).exit_code == 0
+    r = cli("activate", str(shop.batch), "--channel", "SH-SHOP", "--from", "1", "--to", "end")
+    assert r.exit_code == 0, r.stderr
+    said = r.stderr.splitlines()
+    # what is left of GD-DIST's 1..500 (activation 1), then 12 cartons of GZ-WHOLE
+    assert len(said) == 11 and said[0] == "Replaces activation 1 (channel GD-DIST) for 380 codes."
+    assert said[1] == "Replaces activation 2 (channel GZ-WHOLE) for 10 codes."
+    assert said[-1] == "... and 3 more activations for 30 codes (--json lists them all)."
+    r = cli("activate", str(shop.batch), "--channel", "GD-DIST", "--from", "1", "--to", "end",
+            "--dry-run", "--json")
+    assert [c["codes"] for c in r.json()["replaces"]] == [1000]
