@@ -129,6 +129,14 @@ class InvalidDate(InvalidInput):
     template = "Invalid date {value!r} for {field}: use YYYY-MM-DD."
 
 
+class FutureDate(InvalidInput):
+    """A date a destructive run would act as of, later than today: refused, since what
+    it did could not be undone when the day comes."""
+
+    code = "future_date"
+    template = "{field} {value} is in the future (today is {today}): {why}"
+
+
 class InvalidDateRange(InvalidInput):
     code = "invalid_date_range"
     template = "{field_from} ({start}) is after {field_until} ({end})."

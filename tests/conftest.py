@@ -24,6 +24,9 @@ PG_URL = os.environ.get(
     "LOYALCODE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+#: A deployment's own payload template: the built-in LC.EXAMPLE.COM placeholder makes
+#: export and print refuse without --allow-example-domain.
+BRAND = "HTTPS://QR.BRAND.CN/C/{code}"
 TEST_KEY = "7c1f0a9e3b5d4c2a8e6f1b0d9c7a5e3f2b4d6c8a0e1f3b5d7c9a2e4f6b8d0c1a"
 
 # Fixtures that several packages' tests share: databases initialised by the CLI, the

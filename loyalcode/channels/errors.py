@@ -106,3 +106,26 @@ class ShipmentClosed(LoyalcodeError):
 class ShipmentEmpty(InvalidInput):
     code = "shipment_empty"
     template = "Shipment {shipment} has no units to {verb}: scan cases, pallets or units first."
+
+
+class ActivationNotFound(LoyalcodeError):
+    code = "activation_not_found"
+    template = "Activation {activation} not found."
+
+
+class ActivationNotUndoable(LoyalcodeError):
+    """An undo entry itself, or an entry already undone."""
+
+    code = "activation_not_undoable"
+    template = "{detail}"
+
+
+class ActivationSuperseded(LoyalcodeError):
+    """Later entries cover part of the range: undoing this one would not restore what
+    a scan sees; undo those first (newest first)."""
+
+    code = "activation_superseded"
+    template = (
+        "Activation {activation} is no longer the newest over all its codes: later "
+        "{noun} {later} {cover} part of them; undo {them}."
+    )

@@ -52,15 +52,22 @@ class Channel(Base):
 
 
 class Activation(Base):
-    """A shipped serial range ``[serial_start, serial_end)`` of a batch bound to a channel.
+    """An entry of the activation history of a serial range ``[serial_start,
+    serial_end)`` of a batch: bound to a channel, or (``channel_id`` NULL) "not
+    activated" (a deactivation, e.g. a return).
 
-    Rows are never updated or deleted: a re-activation adds a row, and the newest row
-    (highest id) covering a serial is the one that counts, so the history is kept.
+    Rows are never updated or deleted: a re-activation adds a row, and the newest
+    effective row (highest id) covering a serial is the one that counts, so the history
+    is kept. An undo is a row of its own (``undoes_id``: the entry it reverses, no
+    channel); an entry and its undo cancel out, so the state before the entry returns.
+    ``undoes_id`` is unique: an entry is undone at most once (the constraint is the
+    guard against two undos at once, not a check-then-write).
     """
 
     __tablename__ = "activations"
     __table_args__ = (
         CheckConstraint("serial_end > serial_start", name="range"),
+        CheckConstraint("undoes_id IS NULL OR channel_id IS NULL", name="undo"),
         Index("ix_activations_batch_id_serial_start", "batch_id", "serial_start"),
     )
 
@@ -68,13 +75,15 @@ class Activation(Base):
     batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"))
     serial_start: Mapped[int] = mapped_column(BigInteger)
     serial_end: Mapped[int] = mapped_column(BigInteger)
-    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id"))
+    channel_id: Mapped[int | None] = mapped_column(ForeignKey("channels.id"))
+    undoes_id: Mapped[int | None] = mapped_column(ForeignKey("activations.id"), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 
 
 class ActivationSpan(Base):
     """The activation map as it stands: disjoint serial ranges ``[serial_start,
-    serial_end)``, each with the channel of the newest activation covering it.
+    serial_end)``, each with the channel of the newest effective activation covering
+    it. Ranges that are not activated (never, deactivated, undone) have no span.
 
     Derived from :class:`Activation` (the history) by ``activate()`` in the same
     transaction, so a scan finds its channel with one probe of the unique

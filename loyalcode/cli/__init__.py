@@ -51,11 +51,19 @@ def root(
     state.quiet = quiet
 
 
-def open_deployment() -> Any:
-    """The deployment (database, settings, key) that ``--db`` or the environment names."""
+def open_deployment(*, create: bool = False) -> Any:
+    """The deployment (database, settings, key) that ``--db`` or the environment names.
+
+    Only ``init`` and ``db upgrade`` (``create=True``) may bring a database file into
+    being; any other command on a SQLite file that does not exist is refused with
+    ``not_initialized`` before anything connects (connecting would create the file).
+    """
     from loyalcode.store.context import open_context
 
-    return open_context(state.db_url)
+    ctx = open_context(state.db_url)
+    if not create:
+        ctx.require_database()
+    return ctx
 
 
 @contextmanager
@@ -77,6 +85,11 @@ def notice(message: str) -> None:
     """A message for the person at the terminal: stderr, silenced by ``--quiet``."""
     if not state.quiet:
         typer.echo(message, err=True)
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """``word`` for one, else ``many`` (default: ``word`` + "s"): "1 point", "2 points"."""
+    return word if count == 1 else (many or word + "s")
 
 
 def parse_date(value: str | None, field: str) -> dt.date | None:
@@ -127,13 +140,56 @@ def register_commands() -> None:
         importlib.import_module(f"loyalcode.cli.{area}")
 
 
+def _database_error(exc: BaseException) -> LoyalcodeError | None:
+    """A database error no library call turned into ours (a table missing: the
+    schema was never created; the server gone) as ``not_initialized``,
+    ``database_unavailable`` or ``database_error``; ``None`` for anything else."""
+    from sqlalchemy import exc as sa_exc
+
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return None
+    from loyalcode.store import db
+    from loyalcode.store.config import database_url
+
+    return db.typed_error(db.make_engine(database_url(state.db_url)), exc)
+
+
 def _wants_json(argv: list[str]) -> bool:
     return "--json" in argv
 
 
+_ROOT_FLAGS = ("--quiet", "-q")
+
+
+def root_options_first(argv: list[str]) -> list[str]:
+    """``argv`` with the root's options (``--db URL``, ``--db=URL``, ``--quiet``/``-q``)
+    moved before the sub-command, so that they work wherever they are written
+    (``loyalcode batch list --db URL``). Nothing after ``--`` is touched, and an
+    option's own value is never taken for one (no sub-command has ``--db`` or ``-q``)."""
+    root: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            rest += argv[i:]
+            break
+        if arg in _ROOT_FLAGS:
+            root.append(arg)
+        elif arg == "--db" and i + 1 < len(argv):
+            root += [arg, argv[i + 1]]
+            i += 1
+        elif arg.startswith("--db="):
+            root.append(arg)
+        else:
+            rest.append(arg)
+        i += 1
+    return root + rest
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
-    argv = list(sys.argv[1:] if argv is None else argv)
+    argv = root_options_first(list(sys.argv[1:] if argv is None else argv))
     register_commands()
     try:
         # Without standalone mode, click returns the code of a ``typer.Exit(n)``
@@ -160,6 +216,12 @@ def main(argv: list[str] | None = None) -> None:
             raise SystemExit(130) from None
         raise SystemExit(code) from None
     except Exception as exc:
+        typed = _database_error(exc)
+        if typed is not None:  # a command that met the database unprepared: no traceback
+            if _wants_json(argv):
+                emit_json({"error": typed.to_dict()})
+            typer.echo(f"error [{typed.code}]: {typed.message}", err=True)
+            raise SystemExit(1) from None
         # typer/click usage errors (bad option, missing argument): one line, exit 2.
         if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
             message = exc.format_message().replace("\n", " ")

@@ -8,11 +8,15 @@ from pathlib import Path
 
 import typer
 
-from loyalcode.cli import app, emit_json, notice, open_deployment, progress
-from loyalcode.errors import InvalidInput
+from loyalcode.cli import app, emit_json, notice, open_deployment, plural, progress
+from loyalcode.errors import InvalidInput, LoyalcodeError
 from loyalcode.store.timeutil import business_zone_name
 
 JSON = typer.Option(False, "--json", help="Machine-readable JSON on stdout.")
+ALLOW_EXAMPLE = typer.Option(
+    False, "--allow-example-domain",
+    help="Issue codes whose QR payload is still the LC.EXAMPLE.COM placeholder (a trial run).",
+)
 
 batch_app = typer.Typer(help="Batches of hidden codes.", no_args_is_help=True)
 app.add_typer(batch_app, name="batch")
@@ -44,7 +48,8 @@ def _print_batch(info, json_out: bool, zone: str) -> None:  # type: ignore[no-un
     if info.redeem_from or info.redeem_until:
         window = f", redeems {info.redeem_from or '...'}..{info.redeem_until or '...'} ({zone})"
     typer.echo(
-        f"Batch {info.id}: {info.quantity:,} codes, SKU {info.sku}, {info.points} points each, "
+        f"Batch {info.id}: {info.quantity:,} {plural(info.quantity, 'code')}, SKU {info.sku}, "
+        f"{info.points} {plural(info.points, 'point')} each, "
         f"serials {info.serial_start}..{info.serial_end - 1}, status {info.status}"
         + (f", channel {info.channel}" if info.channel else "") + window
     )
@@ -102,6 +107,40 @@ def batch_create(
     _print_batch(info, json_out, business_zone_name(ctx.config))
     if packed is not None:
         notice(f"Packed by sequence: {len(packed.cases):,} cases, {len(packed.pallets):,} pallets.")
+    _warn_example_domain(info)
+
+
+def _warn_example_domain(info) -> None:  # type: ignore[no-untyped-def]
+    from loyalcode.codegen.batches import uses_example_domain
+
+    if uses_example_domain(info.payload_template):
+        notice(
+            f"warning: batch {info.id}'s QR payload is the placeholder {info.payload_template}. "
+            f"Set your domain before exporting or printing: loyalcode batch update {info.id} "
+            "--payload 'HTTPS://QR.BRAND.CN/C/{code}' (and loyalcode init --base-url URL for "
+            "new batches)."
+        )
+
+
+@batch_app.command("update")
+def batch_update(
+    batch_id: str = typer.Argument(..., metavar="ID"),
+    payload: str = typer.Option(
+        ..., "--payload", help="New QR payload template with {code}, {serial}, {gtin}, {batch}."
+    ),
+    json_out: bool = JSON,
+) -> None:
+    """Change a batch's QR payload template, until its codes are first exported or printed."""
+    from loyalcode.channels.batches import batch_info
+    from loyalcode.codegen.batches import update_payload
+
+    ctx = _context()
+    with ctx.session() as s, s.begin():
+        info = batch_info(s, update_payload(s, batch_id, payload))
+    _print_batch(info, json_out, business_zone_name(ctx.config))
+    if not json_out:
+        notice(f"Batch {info.id}'s QR payload: {info.payload_template}")
+    _warn_example_domain(info)
 
 
 @batch_app.command("list")
@@ -132,15 +171,38 @@ def batch_show(batch_id: str = typer.Argument(..., metavar="ID"), json_out: bool
 
 
 @batch_app.command("void")
-def batch_void(batch_id: str = typer.Argument(..., metavar="ID"), json_out: bool = JSON) -> None:
-    """Void a batch: none of its codes redeems any more."""
+def batch_void(
+    batch_id: str = typer.Argument(..., metavar="ID"),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    json_out: bool = JSON,
+) -> None:
+    """Void a batch: none of its codes redeems any more (there is no un-void). Asks for
+    confirmation unless --yes."""
     from loyalcode.channels.batches import batch_info
-    from loyalcode.codegen.batches import void_batch
+    from loyalcode.codegen.batches import get_batch, void_batch
 
     ctx = _context()
+    if not yes:
+        with ctx.session() as s:
+            info = batch_info(s, get_batch(s, batch_id))
+        if info.status != "void":
+            question = (f"Void batch {info.id} ({info.quantity:,} codes of {info.sku}"
+                        f"{f', {info.name}' if info.name else ''})? None of its codes will "
+                        "redeem again, and this cannot be undone.")
+            try:
+                confirmed = typer.confirm(question, default=False, err=True)
+            except typer.Abort:  # end of input, Ctrl-C
+                confirmed = False
+            if not confirmed:
+                raise NotConfirmed(batch=info.id)
     with ctx.session() as s, s.begin():
         info = batch_info(s, void_batch(s, batch_id))
     _print_batch(info, json_out, business_zone_name(ctx.config))
+
+
+class NotConfirmed(LoyalcodeError):
+    code = "not_confirmed"
+    template = "Batch {batch} was not voided: answer y at the prompt, or pass --yes."
 
 
 # --- export and check ---------------------------------------------------------------
@@ -162,24 +224,36 @@ def export_cmd(
         False, "--stream", help="Write straight to --out, no temporary file: a device or a FIFO."
     ),
     json_out: bool = typer.Option(False, "--json", help="With --out: a JSON summary on stdout."),
+    allow_example_domain: bool = ALLOW_EXAMPLE,
 ) -> None:
     """Stream a batch's codes (or a seq range) as CSV or TXT for line coders."""
-    from loyalcode.codegen.batches import get_batch, require_not_void, seq_range
+    from loyalcode.codegen.batches import (
+        issue_batch,
+        require_not_void,
+        require_real_domain,
+        seq_range,
+    )
     from loyalcode.codegen.export import FORMATS, iter_export, write_export
     from loyalcode.codegen.visible import for_salt, position_range
     from loyalcode.store.files import check_output
 
     if fmt not in FORMATS:
         raise InvalidInput(f"Unknown format {fmt!r}: use csv or txt.")
+    if with_serial and fmt == "txt":
+        raise InvalidInput(
+            "--serial adds a column, and txt has one payload a line: use --format csv, or put "
+            "{serial} in the batch's payload template."
+        )
     if out is not None:
         check_output(out, stream=stream)
     ctx = _context()
+    keyring = ctx.keyring()  # first: a wrong or missing key records no issue
     salt = ctx.visible_salt()
-    with ctx.session() as s:
-        batch = get_batch(s, batch_id)
+    with ctx.session() as s, s.begin():  # a refusal rolls back the record of the issue
+        batch = issue_batch(s, batch_id)
         require_not_void(batch)
         start, end = seq_range(batch, *position_range(batch, seq_from, seq_to, for_salt(salt)))
-    keyring = ctx.keyring()
+        require_real_domain(batch, allow_example=allow_example_domain)
     pieces = iter_export(
         batch, keyring, fmt=fmt, seq_from=start, seq_to=end, with_serial=with_serial, visible_salt=salt
     )
@@ -197,7 +271,7 @@ def export_cmd(
         emit_json({"batch": batch.id, "from": start, "to": end, "count": codes, "format": fmt,
                    "bytes": size, "out": str(out)})
     elif out is not None:
-        notice(f"Wrote {codes:,} codes of batch {batch.id} to {out}.")
+        notice(f"Wrote {codes:,} {plural(codes, 'code')} of batch {batch.id} to {out}.")
 
 
 def _write_file(out: Path, stream: bool, pieces, make_bar):  # type: ignore[no-untyped-def]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from loyalcode.cli import app, deployment, emit_json, parse_date, progress
+from loyalcode.cli import app, deployment, emit_json, parse_date, plural, progress
 
 JSON = typer.Option(False, "--json", help="Machine-readable JSON on stdout.")
 
@@ -15,16 +15,23 @@ app.add_typer(events_app, name="events")
 @events_app.command("list")
 def events_list(
     pending: bool = typer.Option(False, "--pending", help="Only events not yet acknowledged."),
-    after: int = typer.Option(0, "--after", help="Only events with a larger id."),
-    limit: int = typer.Option(1000, "--limit", help="At most this many events."),
+    after: int = typer.Option(0, "--after", metavar="ID",
+                              help="Only events with a larger id: the cursor of the next page."),
+    limit: int = typer.Option(1000, "--limit", min=1, help="At most this many events."),
     json_out: bool = JSON,
 ) -> None:
-    """List events of the outbox, oldest first."""
+    """List events of the outbox, oldest first; says on stderr when more remain (continue
+    with --after the last id)."""
     from loyalcode.events.outbox import list_events
 
     with deployment() as ctx, ctx.engine.connect().execution_options(sqlite_deferred=True) as conn:
-        rows = list_events(conn, pending=pending, after=after, limit=limit)
+        rows = list_events(conn, pending=pending, after=after, limit=limit + 1)
         conn.rollback()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if more:  # not a notice: --quiet must not hide that the list is cut short
+        typer.echo(f"More events remain after id {rows[-1].id}: continue with --after "
+                   f"{rows[-1].id}.", err=True)
     if json_out:
         emit_json([row.to_dict() for row in rows])
         return
@@ -46,7 +53,7 @@ def events_ack(
     if json_out:
         emit_json({"acknowledged": done, "already": [i for i in ids if i not in done]})
     else:
-        typer.echo(f"Acknowledged {len(done)} event(s).")
+        typer.echo(f"Acknowledged {len(done)} {plural(len(done), 'event')}.")
 
 
 @events_app.command("purge")
@@ -91,7 +98,7 @@ def events_purge(
     if json_out:
         emit_json({"purged": purged, "before": utc(cutoff).isoformat()})
     else:
-        typer.echo(f"Purged {purged} acknowledged event(s) acknowledged before "
+        typer.echo(f"Purged {purged} acknowledged {plural(purged, 'event')} acknowledged before "
                    f"{utc(cutoff).isoformat()}.")
 
 
@@ -118,4 +125,6 @@ def events_dispatch(
     if json_out:
         emit_json(result.to_dict())
     else:
-        typer.echo(f"Delivered {len(result.delivered)} event(s) in {result.attempts} attempt(s).")
+        n = len(result.delivered)
+        typer.echo(f"Delivered {n} {plural(n, 'event')} in {result.attempts} "
+                   f"{plural(result.attempts, 'attempt')}.")

@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from loyalcode.cli import app, deployment, emit_json, parse_date
+from loyalcode.cli import app, deployment, emit_json, parse_date, plural
 
 JSON = typer.Option(False, "--json", help="Machine-readable JSON on stdout.")
 
@@ -73,7 +73,8 @@ def member_update(
     state_ = "complete" if p.complete else f"missing {', '.join(p.missing)}"
     typer.echo(f"Member {p.member} profile {state_}.")
     if result.bonus:
-        typer.echo(f"Profile bonus: {result.bonus} points (balance {result.balance}).")
+        typer.echo(f"Profile bonus: {result.bonus} {plural(result.bonus, 'point')} "
+                   f"(balance {result.balance}).")
 
 
 @member_app.command("profile")
@@ -109,9 +110,12 @@ def member_profile(
     typer.echo(f"Member {profile.member}  balance {balance}  tier {tier.tier} "
                f"(earned {tier.earned_in_window} in {tier.window_days} days)")
     typer.echo(f"  profile: {'complete' if profile.complete else 'missing ' + ', '.join(profile.missing)}")
+    by_day: dict[Any, int] = {}  # each scan is a lot of its own: one line per date
     for lot in lots:
-        typer.echo(f"  {lot.remaining} points expire on {lot.expires_on or 'never'}"
-                   + (f" ({rsettings.timezone})" if lot.expires_on else ""))
+        by_day[lot.expires_on] = by_day.get(lot.expires_on, 0) + lot.remaining
+    for day, left in by_day.items():
+        typer.echo(f"  {left:,} {plural(left, 'point')} "
+                   + (f"expire on {day} ({rsettings.timezone})" if day else "never expire"))
 
 
 @gift_app.command("add")
@@ -144,7 +148,8 @@ def gift_add(
     if json_out:
         emit_json(info.to_dict())
     else:
-        typer.echo(f"Gift {info.id} {info.sku}: {info.name}, {info.points} points, stock {info.stock}.")
+        typer.echo(f"Gift {info.id} {info.sku}: {info.name}, {info.points} "
+                   f"{plural(info.points, 'point')}, stock {info.stock}.")
 
 
 @gift_app.command("list")
@@ -207,47 +212,93 @@ def gift_cancel(
     if json_out:
         emit_json(result.to_dict())
     else:
-        typer.echo(f"Order {result.order} cancelled: {result.points} points refunded "
+        typer.echo(f"Order {result.order} cancelled: {result.points} {plural(result.points, 'point')} refunded "
                    f"(balance {result.balance}), {result.quantity} x {result.sku} back in stock.")
 
 
 @points_app.command("expire")
 def points_expire(
-    as_of: str | None = typer.Option(None, "--as-of", help="Expire as of this day (default today)."),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="Expire as of this day, today or earlier (default today)."
+    ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Show what would expire, per member and in total; change nothing."
+    ),
     json_out: bool = JSON,
 ) -> None:
-    """Expire points past their date (oldest first) and send expiring notices; idempotent."""
+    """Expire points past their date (oldest first) and send expiring notices; idempotent.
+    A date in the future is refused."""
     from loyalcode.loyalty.expiry import expire_points
     from loyalcode.store.timeutil import utc
 
-    with _context() as ctx, ctx.engine.connect() as conn, conn.begin():
+    with _context() as ctx, ctx.engine.connect() as conn:
         settings, rsettings = _settings(ctx)
         tz = rsettings.tzinfo()
         now = utc()
         day = parse_date(as_of, "--as-of") or now.astimezone(tz).date()
-        run = expire_points(conn, settings, tz, as_of=day, now=now)
+        with conn.begin() as tx:
+            run = expire_points(conn, settings, tz, as_of=day, now=now)
+            if dry_run:  # the real run, rolled back: exactly what it would do
+                tx.rollback()
     if json_out:
-        emit_json({**run.to_dict(), "timezone": rsettings.timezone})
-    else:
-        typer.echo(f"As of {run.as_of} ({rsettings.timezone}): {run.points_expired} points of {run.members_expired} "
-                   f"member(s) expired; {run.notices} expiring notice(s).")
+        body = run.to_dict() | {"dry_run": dry_run, "timezone": rsettings.timezone}
+        emit_json(body | ({"events": []} if dry_run else {}))
+        return
+    would = "would expire" if dry_run else "expired"
+    for m in run.members:
+        if m.points_expired:
+            typer.echo(f"Member {m.member}: {m.points_expired:,} {plural(m.points_expired, 'point')} "
+                       f"{would}.")
+    typer.echo(f"{'Dry run: ' if dry_run else ''}As of {run.as_of} ({rsettings.timezone}): {run.points_expired:,} "
+               f"{plural(run.points_expired, 'point')} of {run.members_expired:,} "
+               f"{plural(run.members_expired, 'member')} {would}; {run.notices:,} expiring "
+               f"{plural(run.notices, 'notice')}{' would be sent' if dry_run else ''}.")
 
 
 @tiers_app.command("evaluate")
-def tiers_evaluate(json_out: bool = JSON) -> None:
-    """Move every member to the tier their points earned in the window reach (up or down)."""
+def tiers_evaluate(
+    as_of: str | None = typer.Option(
+        None, "--as-of",
+        help="Evaluate the window ending with this day, today or earlier (default: now).",
+    ),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Show the changes per member and in total; change nothing."
+    ),
+    json_out: bool = JSON,
+) -> None:
+    """Move every member to the tier their points earned in the window reach (up or down).
+    A date in the future is refused."""
+    from loyalcode.errors import FutureDate
     from loyalcode.loyalty.tiers import evaluate
     from loyalcode.store.timeutil import utc
 
-    with _context() as ctx, ctx.engine.connect() as conn, conn.begin():
-        settings, _ = _settings(ctx)
-        changes = evaluate(conn, settings, utc())
+    with _context() as ctx, ctx.engine.connect() as conn:
+        settings, rsettings = _settings(ctx)
+        tz = rsettings.tzinfo()
+        now = utc()
+        day = parse_date(as_of, "--as-of")
+        moment = None
+        if day is not None:
+            today = now.astimezone(tz).date()
+            if day > today:
+                raise FutureDate(field="--as-of", value=day.isoformat(), today=today.isoformat(),
+                                 why="tiers are evaluated over points earned up to now at most.")
+            # the end of that day in the redemption time zone (now, for today)
+            moment = min(now, dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tz))
+        with conn.begin() as tx:
+            changes = evaluate(conn, settings, now, as_of=moment)
+            if dry_run:  # the real evaluation, rolled back
+                tx.rollback()
     if json_out:
-        emit_json({"changes": [c.to_dict() for c in changes]})
+        rows = [c.to_dict() | ({"event": None} if dry_run else {}) for c in changes]
+        emit_json({"changes": rows, "total": len(changes), "dry_run": dry_run})
         return
+    arrow = "would move" if dry_run else "moved"
     for c in changes:
-        typer.echo(f"Member {c.member}: {c.previous} -> {c.tier} (earned {c.earned_in_window}).")
-    typer.echo(f"{len(changes)} tier change(s).")
+        typer.echo(f"Member {c.member}: {c.previous} -> {c.tier} (earned {c.earned_in_window:,} "
+                   f"in the window).")
+    typer.echo(f"{'Dry run: ' if dry_run else ''}{len(changes):,} {plural(len(changes), 'member')} "
+               f"{arrow} to another tier.")
 
 
 def _identities(openid: str | None, unionid: str | None, shop: str | None) -> dict[str, str]:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from loyalcode.cli import app, emit_json, notice, progress, state
+from loyalcode.cli import app, emit_json, notice, open_deployment, plural, progress
 
 TEMPLATES_OPTION = typer.Option(
     None, "--templates", metavar="FILE",
@@ -28,7 +28,7 @@ def templates_cmd(
         return
     for t in known.values():
         typer.echo(
-            f"{t.name:<16} {t.rows}x{t.columns:<3} label {t.label_mm[0]:g}x{t.label_mm[1]:g} mm  "
+            f"{t.name:<16} {f'{t.columns}x{t.rows}':<5} label {t.label_mm[0]:g}x{t.label_mm[1]:g} mm  "
             f"page {t.page_mm[0]:g}x{t.page_mm[1]:g} mm  QR {t.qr_size_mm:g} mm  {t.description}"
         )
 
@@ -67,9 +67,18 @@ def print_cmd(
     ),
     templates_file: Path | None = TEMPLATES_OPTION,
     json_out: bool = typer.Option(False, "--json", help="A JSON summary on stdout."),
+    allow_example_domain: bool = typer.Option(
+        False, "--allow-example-domain",
+        help="Print codes whose QR payload is still the LC.EXAMPLE.COM placeholder (a trial run).",
+    ),
 ) -> None:
     """Render a batch (or a seq range of it) as label sheets, roll labels or ZPL."""
-    from loyalcode.codegen.batches import get_batch, require_not_void, seq_range
+    from loyalcode.codegen.batches import (
+        issue_batch,
+        require_not_void,
+        require_real_domain,
+        seq_range,
+    )
     from loyalcode.codegen.labels import iter_label_chunks
     from loyalcode.codegen.visible import for_salt, position_range
     from loyalcode.printing.errors import InvalidFormat
@@ -79,7 +88,6 @@ def print_cmd(
     from loyalcode.printing.run import FORMATS, PrintOptions, prepare, print_labels
     from loyalcode.printing.split import check_split, part_path, print_split
     from loyalcode.printing.templates import get_template
-    from loyalcode.store.context import open_context
 
     # Cheap checks first: a typo in an option should not wait for the database.
     tmpl = get_template(template, templates_file)
@@ -99,14 +107,15 @@ def print_cmd(
         template=tmpl, fmt=fmt, dpi=dpi, ec=ec, with_serial=not no_serial,
         caption=caption, font=str(font) if font else None, workers=workers,
     )
-    ctx = open_context(state.db_url)
+    ctx = open_deployment()  # not_initialized, never a new file, on a missing database
     try:
+        keyring = ctx.keyring()  # first: a wrong or missing key records no issue
         salt = ctx.visible_salt()
-        with ctx.session() as s:
-            batch = get_batch(s, batch_id)
+        with ctx.session() as s, s.begin():  # a refusal rolls back the record of the issue
+            batch = issue_batch(s, batch_id)
             require_not_void(batch)
             start, end = seq_range(batch, *position_range(batch, seq_from, seq_to, for_salt(salt)))
-        keyring = ctx.keyring()
+            require_real_domain(batch, allow_example=allow_example_domain)
 
         def chunks(first: int, last: int, size: int = 4096):  # type: ignore[no-untyped-def]
             return iter_label_chunks(
@@ -140,7 +149,8 @@ def print_cmd(
             f"{len(result.files)} files ({result.files[0].path} .. {result.files[-1].path})"
         )
         notice(
-            f"Printed {result.labels:,} labels (seq {result.seq_from}-{result.seq_to}) of batch "
-            f"{batch.id} on {result.pages:,} pages to {where} "
+            f"Printed {result.labels:,} {plural(result.labels, 'label')} (seq {result.seq_from}-"
+            f"{result.seq_to}) of batch {batch.id} on {result.pages:,} "
+            f"{plural(result.pages, 'page')} to {where} "
             f"({result.format}, {result.dpi} dpi, {result.seconds:.1f} s)."
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from loyalcode.cli import app, deployment, emit_json, state
+from loyalcode.cli import app, deployment, emit_json, plural
 
 JSON = typer.Option(False, "--json", help="Machine-readable JSON on stdout.")
 
@@ -28,7 +28,7 @@ def redeem(
     """Redeem one scan for a member: points credited exactly once."""
     from loyalcode.redemption.redeem import Redeemer
 
-    with Redeemer(state.db_url) as redeemer:
+    with deployment() as ctx, Redeemer(ctx) as redeemer:
         result = redeemer.redeem(
             scan,
             phone=phone,
@@ -42,7 +42,7 @@ def redeem(
         return
     where = f" via channel {result.channel}" if result.channel else ""
     typer.echo(
-        f"Credited {result.points} points to member {result.member} "
+        f"Credited {result.points} {plural(result.points, 'point')} to member {result.member} "
         f"(balance {result.balance}) for batch {result.batch} ({result.sku}){where}."
     )
     if "region" in result.diversion_reasons:

@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from loyalcode.cli import app, deployment, emit_json, notice
+from loyalcode.cli import app, deployment, emit_json, notice, plural
 
 JSON = typer.Option(False, "--json", help="One JSON line per input on stdout.")
 REPORT_JSON = typer.Option(False, "--json", help="Machine-readable JSON on stdout.")
@@ -67,9 +67,10 @@ def _line(info, zone: str) -> str:  # type: ignore[no-untyped-def]
              f"seq {info.seq}"]
     if info.channel is not None:
         parts.append(f"channel {info.channel} since {info.activated_at:%Y-%m-%d %H:%M} UTC "
-                     f"({info.activations} activation{'s' if info.activations != 1 else ''})")
+                     f"({info.activations} {plural(info.activations, 'activation')})")
     else:
-        parts.append(f"not activated ({info.activations} activations)")
+        parts.append(f"not activated ({info.activations} "
+                     f"{plural(info.activations, 'activation')})")
     if info.case is not None:
         parts.append(f"case {info.case}" + (f" on pallet {info.pallet}" if info.pallet else ""))
     if info.shipments:
@@ -79,7 +80,7 @@ def _line(info, zone: str) -> str:  # type: ignore[no-untyped-def]
     if r is not None:
         where = f" in region {r.scan_region}" if r.scan_region else ""
         parts.append(f"redeemed {r.redeemed_at:%Y-%m-%d %H:%M} UTC by member {r.member} "
-                     f"({r.phone or 'no phone'}), {r.points} points via {r.channel or '-'}{where}"
+                     f"({r.phone or 'no phone'}), {r.points} {plural(r.points, 'point')} via {r.channel or '-'}{where}"
                      + (", DIVERSION" if r.diversion else ""))
     if info.clone_alert is not None:
         c = info.clone_alert
@@ -113,17 +114,39 @@ def report(
         return
     if by == "day":
         notice(f"Days in {rsettings.timezone}.")
+    def shown(value: object) -> str:
+        return "-" if value is None or value == "" else str(value)
+
     for row in result.rows:
         d = row.to_dict()
-        label = " ".join(str(d[k]) for k in row.key)
-        rate = "-" if row.redemption_rate is None else f"{row.redemption_rate:.2%}"
-        typer.echo(f"{label}\tissued {d['codes_issued'] if d['codes_issued'] is not None else '-'}"
-                   f"\tactivated {d['codes_activated'] if d['codes_activated'] is not None else '-'}"
-                   f"\tredeemed {row.codes_redeemed}\trate {rate}\tpoints {row.points_issued}"
+        label = " ".join(shown(d[k]) for k in row.key)
+        typer.echo(f"{label}\tissued {shown(d['codes_issued'])}"
+                   f"\tactivated {shown(d['codes_activated'])}"
+                   f"\tredeemed {row.codes_redeemed}\trate {format_rate(row.redemption_rate)}"
+                   f"\tpoints {row.points_issued}"
                    f"\tdiversions {row.diversion_alerts}\tclones {row.clone_alerts}")
     t = result.totals
-    notice(f"Totals: redeemed {t['codes_redeemed']} of {t['codes_activated']} activated "
-           f"({t['codes_issued']} issued), points issued {t['points_issued']}.")
+    # On stdout with the rows: it is data (a notice would vanish with -q or > file).
+    rate = format_rate(t["codes_redeemed"] / t["codes_activated"]) if t.get("codes_activated") else "-"
+    typer.echo(f"Totals: redeemed {t['codes_redeemed']} of {t['codes_activated']} activated "
+               f"({t['codes_issued']} issued), rate {rate}, points issued {t['points_issued']}.")
+
+
+def format_rate(rate: float | None) -> str:
+    """A redemption rate for people: two decimals of a percent, but never a rate above
+    zero shown as 0.00% (1 in a million is 0.0001%); ``-`` when there is none.
+
+    >>> [format_rate(r) for r in (None, 0, 1e-6, 0.00004, 0.1234, 1)]
+    ['-', '0%', '0.0001%', '0.004%', '12.34%', '100.00%']
+    """
+    if rate is None:
+        return "-"
+    if rate == 0:
+        return "0%"
+    percent = rate * 100
+    if percent < 0.01:
+        return f"{percent:.2g}%"
+    return f"{percent:.2f}%"
 
 
 def _shipment_report(batch: int | None, json_out: bool) -> None:

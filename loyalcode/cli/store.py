@@ -14,15 +14,30 @@ app.add_typer(db_app, name="db")
 
 
 @app.command()
-def init(json_out: bool = JSON) -> None:
+def init(
+    base_url: str | None = typer.Option(
+        None, "--base-url", metavar="URL",
+        help="Your QR domain, e.g. https://qr.brand.cn: new batches' payloads become "
+        "URL/C/{code} ([codes] payload_template in loyalcode.toml).",
+    ),
+    json_out: bool = JSON,
+) -> None:
     """Create or upgrade the database and create the key file if the database has none."""
+    from loyalcode.store.config import payload_template_for, write_payload_template
     from loyalcode.store.deployment import init_deployment
 
-    result = init_deployment(open_deployment())
+    template = payload_template_for(base_url) if base_url is not None else None  # checked first
+    ctx = open_deployment(create=True)
+    result = init_deployment(ctx)
+    written = write_payload_template(ctx.config.path, template) if template is not None else False
     if json_out:
-        emit_json(result.to_dict())
+        emit_json(result.to_dict() | {"payload_template": template or ctx.config.payload_template,
+                                      "config": str(ctx.config.path) if written else None})
         return
     typer.echo(f"Database {result.database} is at revision {result.revision}.")
+    if written:
+        notice(f"New batches' QR payloads: {template} ([codes] payload_template in "
+               f"{ctx.config.path}).")
     if result.key_created:
         notice(
             f"Created a new key in {result.key_source} (fingerprint {result.fingerprint}).\n"
@@ -41,7 +56,7 @@ def db_upgrade(json_out: bool = JSON) -> None:
     """Apply the migrations up to the newest."""
     from loyalcode.store import db
 
-    ctx = open_deployment()
+    ctx = open_deployment(create=True)
     db.upgrade(ctx.engine)
     revision = db.current_revision(ctx.engine)
     if json_out:

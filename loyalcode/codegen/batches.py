@@ -11,18 +11,20 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, cast
 
 from biip import ParseError as BiipParseError
 from biip.gtin import Gtin
 from biip.rcn import Rcn
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from loyalcode.codegen.codeformat import MAX_SERIAL
 from loyalcode.codegen.errors import (
+    BatchAlreadyIssued,
     BatchNotFound,
     BatchVoid,
+    ExampleDomain,
     InvalidGtin,
     InvalidPoints,
     InvalidQuantity,
@@ -32,7 +34,9 @@ from loyalcode.codegen.errors import (
 from loyalcode.codegen.models import Batch
 from loyalcode.codegen.payload import PayloadTemplate
 from loyalcode.errors import InvalidDate, InvalidDateRange, InvalidInput, NotInitialized
+from loyalcode.store.config import DEFAULT_PAYLOAD_TEMPLATE
 from loyalcode.store.models import Deployment
+from loyalcode.store.timeutil import from_db, utc
 
 MAX_QUANTITY = 100_000_000
 MAX_POINTS = 1_000_000
@@ -143,6 +147,7 @@ class BatchInfo:
     redeem_until: dt.date | None
     payload_template: str
     created_at: dt.datetime | None
+    issued_at: dt.datetime | None
 
     @classmethod
     def of(cls, row: Batch) -> BatchInfo:
@@ -163,6 +168,7 @@ class BatchInfo:
             redeem_until=row.redeem_until,
             payload_template=row.payload_template,
             created_at=row.created_at,
+            issued_at=from_db(row.issued_at),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -301,3 +307,51 @@ def require_not_void(batch: Batch) -> None:
     """:class:`BatchVoid` for a void batch."""
     if batch.status == "void":
         raise BatchVoid(batch=batch.id)
+
+
+def uses_example_domain(template: str) -> bool:
+    """Whether ``template`` is the built-in placeholder (``LC.EXAMPLE.COM``), which a
+    deployment is meant to replace with its own domain before codes leave."""
+    return template == DEFAULT_PAYLOAD_TEMPLATE
+
+
+def require_real_domain(batch: Batch, *, allow_example: bool = False) -> None:
+    """:class:`ExampleDomain` for a batch still on the placeholder payload, unless the
+    caller says a trial run is meant (``--allow-example-domain``)."""
+    if not allow_example and uses_example_domain(batch.payload_template):
+        raise ExampleDomain(batch=batch.id, template=batch.payload_template)
+
+
+def issue_batch(session: Session, batch_id: int | str, now: dt.datetime | None = None) -> Batch:
+    """The batch, its codes recorded as issued (the first export or print: ``issued_at``
+    is set once) and its row locked, so the payload template read now is final. The
+    caller owns the transaction: a refusal after this rolls the record back."""
+    text = str(batch_id).strip()
+    if text.isascii() and text.isdecimal() and len(text) <= 18:
+        session.execute(
+            update(Batch).where(Batch.id == int(text), Batch.issued_at.is_(None))
+            .values(issued_at=utc(now)).execution_options(synchronize_session=False)
+        )
+    row = get_batch(session, batch_id)
+    session.refresh(row)
+    return row
+
+
+def update_payload(session: Session, batch_id: int | str, payload_template: str) -> Batch:
+    """Change a batch's QR payload template, until its codes are first exported or
+    printed (then :class:`BatchAlreadyIssued`: labels carry it). A void batch is
+    refused. The condition is in the UPDATE itself, so an export that records the batch
+    as issued at the same moment wins or waits, never both."""
+    row = get_batch(session, batch_id)
+    require_not_void(row)
+    template = PayloadTemplate.parse(payload_template, gtin=row.gtin)
+    result = session.execute(
+        update(Batch).where(Batch.id == row.id, Batch.issued_at.is_(None))
+        .values(payload_template=template.text).execution_options(synchronize_session=False)
+    )
+    changed = cast(CursorResult[Any], result).rowcount
+    session.refresh(row)
+    if not changed:
+        issued = from_db(row.issued_at)
+        raise BatchAlreadyIssued(batch=row.id, issued_at=f"{issued:%Y-%m-%d %H:%M} UTC" if issued else "?")
+    return row

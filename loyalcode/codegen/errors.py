@@ -40,6 +40,24 @@ class BatchVoid(LoyalcodeError):
     template = "Batch {batch} is void."
 
 
+class ExampleDomain(LoyalcodeError):
+    code = "example_domain"
+    template = (
+        "Batch {batch} still has the placeholder payload {template}: its QR codes would "
+        "point at example.com. Set your domain first (loyalcode batch update {batch} "
+        "--payload 'HTTPS://QR.BRAND.CN/C/{{code}}'; loyalcode init --base-url URL for new "
+        "batches), or pass --allow-example-domain for a trial run."
+    )
+
+
+class BatchAlreadyIssued(LoyalcodeError):
+    code = "batch_already_issued"
+    template = (
+        "Batch {batch}'s codes were exported or printed on {issued_at}: its payload is on "
+        "labels now and can no longer change."
+    )
+
+
 class SerialSpaceExhausted(LoyalcodeError):
     code = "serial_space_exhausted"
     template = "Not enough serial numbers left for {quantity} codes ({remaining} remain under this key)."

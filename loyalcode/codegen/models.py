@@ -55,6 +55,9 @@ class Batch(Base):
         UtcDateTime(), default=now_utc, server_default=func.now()
     )
     voided_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    # When codes of the batch first left the key: exported or printed. From then on
+    # the payload template is frozen (labels carry it).
+    issued_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
 
     def seq_of(self, serial: int) -> int:
         """The 1-based sequence number of a serial within this batch."""

@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Date, bindparam, text
 
+from loyalcode.errors import FutureDate
 from loyalcode.events.outbox import EventRef
 from loyalcode.loyalty import points
 from loyalcode.loyalty.moments import emit_moment
@@ -46,14 +47,29 @@ _NOTICE = text(
 
 
 @dataclass(frozen=True, slots=True)
+class MemberExpiry:
+    """What a run did to one member: points expired, expiring notices sent."""
+
+    member: int
+    points_expired: int
+    notices: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"member": self.member, "points_expired": self.points_expired,
+                "notices": self.notices}
+
+
+@dataclass(frozen=True, slots=True)
 class ExpiryRun:
-    """What a run did: members and points expired, notices sent, events raised."""
+    """What a run did: members and points expired, notices sent, events raised, and
+    per member (``members``: those with points expired or a notice sent)."""
 
     as_of: dt.date
     members_expired: int
     points_expired: int
     notices: int
     events: tuple[EventRef, ...]
+    members: tuple[MemberExpiry, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -62,6 +78,7 @@ class ExpiryRun:
             "points_expired": self.points_expired,
             "notices": self.notices,
             "events": [e.to_dict() for e in self.events],
+            "members": [m.to_dict() for m in self.members],
         }
 
 
@@ -134,7 +151,15 @@ def expire_points(
     now: dt.datetime,
 ) -> ExpiryRun:
     """Expire due points of every member and send due notices, in the caller's
-    transaction. Running it again with the same date does nothing more."""
+    transaction. Running it again with the same date does nothing more.
+
+    ``as_of`` later than ``now``'s day in ``tz`` is refused (``future_date``): points
+    expired ahead of time could not be given back. A dry run is this call in a
+    transaction the caller rolls back (``loyalcode points expire --dry-run``)."""
+    today = now.astimezone(tz).date()
+    if as_of > today:
+        raise FutureDate(field="--as-of", value=as_of.isoformat(), today=today.isoformat(),
+                         why="points expire only on or after their day.")
     if settings.expiry_months == 0:
         return ExpiryRun(as_of, 0, 0, 0, ())
     members = [
@@ -142,10 +167,14 @@ def expire_points(
     ]
     total, touched = 0, 0
     raised: list[EventRef] = []
+    done: list[MemberExpiry] = []
     for member in members:
         expired, events = expire_member(conn, member, as_of, settings, tz, now)
         total += expired
         touched += bool(expired)
         raised.extend(events)
+        sent = sum(1 for e in events if e.type == "points_expiring")
+        if expired or sent:
+            done.append(MemberExpiry(member, expired, sent))
     notices = sum(1 for e in raised if e.type == "points_expiring")
-    return ExpiryRun(as_of, touched, total, notices, tuple(raised))
+    return ExpiryRun(as_of, touched, total, notices, tuple(raised), tuple(done))

@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, text
 
+from loyalcode.errors import FutureDate
 from loyalcode.events.outbox import EventRef
 from loyalcode.loyalty.lock import lock_member, resolve_id
 from loyalcode.loyalty.moments import emit_moment
@@ -167,13 +168,21 @@ _CANDIDATES = text(
 
 
 def evaluate(
-    conn: Connection, settings: LoyaltySettings, now: dt.datetime
+    conn: Connection, settings: LoyaltySettings, now: dt.datetime,
+    *, as_of: dt.datetime | None = None,
 ) -> list[TierChange]:
-    """Put every member in the tier their points earned in the window ending ``now``
-    reach, up or down; one ``tier_changed`` event per change. Running it again
-    changes nothing."""
+    """Put every member in the tier their points earned in the window ending ``as_of``
+    (default ``now``) reach, up or down; one ``tier_changed`` event per change, written
+    at ``now``. Running it again changes nothing.
+
+    ``as_of`` after ``now`` is refused (``future_date``): it would drop members whose
+    points have not left the window yet. A dry run is this call in a transaction the
+    caller rolls back (``loyalcode tiers evaluate --dry-run``)."""
+    if as_of is not None and as_of > now:
+        raise FutureDate(field="--as-of", value=as_of.isoformat(), today=now.isoformat(),
+                         why="tiers are evaluated over points earned up to now at most.")
     changes: list[TierChange] = []
-    since = window_start(now, settings)
+    since = window_start(as_of or now, settings)
     for row in conn.execute(_CANDIDATES, {"since": since}).all():
         if settings.tier_for(int(row.earned)).name == settings.tier_named(row.tier).name:
             continue

@@ -265,13 +265,18 @@ class _MemberMerged(Exception):
     while the scan waited for its row."""
 
 
+_ALERTED = text("SELECT 1 FROM clone_alerts WHERE serial = :serial")
+
+
 class _CloneAttempt(Exception):
     """Internal: the code was redeemed by another member (alert outside the tx)."""
 
-    def __init__(self, serial: int, batch_id: int, redeemed_by: int, attempted_by: int | None):
+    def __init__(self, serial: int, batch_id: int, redeemed_by: int, attempted_by: int | None,
+                 phone: str | None = None):
         super().__init__()
         self.serial, self.batch_id = serial, batch_id
         self.redeemed_by, self.attempted_by = redeemed_by, attempted_by
+        self.phone = phone  # of a member created by the scan, which was rolled back
 
 
 class Redeemer:
@@ -620,7 +625,7 @@ class Redeemer:
             if balance is None:
                 if inserted:  # the member is a tombstone now: nothing may stay written
                     raise _MemberMerged()
-                self._already_redeemed(cur, serial, batch_id, member, joined)
+                self._already_redeemed(cur, serial, batch_id, member, joined, e164)
         else:
             # SQLite: BEGIN IMMEDIATE took the write lock before the state query, so the
             # balance it read for the phone's member cannot have moved since; any other
@@ -630,7 +635,7 @@ class Redeemer:
                                                     purchase_id, points, scan_region, diversion,
                                                     source, stamp))
             if cur.rowcount == 0:  # the serial exists: nothing was written
-                self._already_redeemed(cur, serial, batch_id, member, joined)
+                self._already_redeemed(cur, serial, batch_id, member, joined, e164)
             cur.execute(_SQLITE_INSERT_LEDGER, (member, points, serial, stamp))
             cur.execute(_SQLITE_ADD_BALANCE, (points, member))
             if prefetched:
@@ -692,17 +697,29 @@ class Redeemer:
         )
 
     def _already_redeemed(
-        self, cur: Any, serial: int, batch_id: int, member: int, joined: bool
+        self, cur: Any, serial: int, batch_id: int, member: int, joined: bool, phone: str
     ) -> None:
         cur.execute(self._sql["redeemed_by"], {"serial": serial})
         holder = cur.fetchone()[0]
         if holder == member:
             raise AlreadyRedeemed(same_member=True)
-        # A member created in this transaction is rolled back with it.
-        raise _CloneAttempt(serial, batch_id, int(holder), None if joined else member)
+        # A member created in this transaction is rolled back with it: the alert's own
+        # transaction makes it again, to name who tried.
+        if joined:
+            raise _CloneAttempt(serial, batch_id, int(holder), None, phone)
+        raise _CloneAttempt(serial, batch_id, int(holder), member)
 
     def _clone_alert(self, conn: Connection, clone: _CloneAttempt, when: dt.datetime) -> None:
-        """One clone alert per code, ever: the unique serial of clone_alerts guards it."""
+        """One clone alert per code, ever: the unique serial of clone_alerts guards it.
+
+        It names the member who tried; a phone seen for the first time becomes a member
+        for it (the consumer customer service may have to call), with its
+        ``member_joined`` event, when the alert is the code's first."""
+        if clone.attempted_by is None and clone.phone is not None:
+            first = conn.execute(_ALERTED, {"serial": clone.serial}).first() is None
+            if first:
+                member, _ = members.create_member(conn, clone.phone, when, "clone_attempt")
+                clone.attempted_by = member
         alert = conn.execute(
             _CLONE,
             {

@@ -216,12 +216,13 @@ _FACT_TYPES = {
     "redeemed_at": UtcDateTime(), "diversion": Boolean(),
     "alerted_at": UtcDateTime(),
 }
-# Every activation (kind 'a') and every closed shipment's range (kind 's', with the
+# Every activation to a channel (kind 'a'; not a deactivation or an undo) and every closed shipment's range (kind 's', with the
 # shipment) of these batches that can cover a serial between lo and hi, in one statement.
 _HISTORY = text(
     "SELECT 'a' AS kind, batch_id, serial_start, serial_end, 0 AS rid, NULL AS shipment, "
     "NULL AS what, NULL AS channel, NULL AS closed_at FROM activations "
     "WHERE batch_id IN :batches AND serial_start <= :hi AND serial_end > :lo "
+    "AND channel_id IS NOT NULL "
     "UNION ALL SELECT 's', sr.batch_id, sr.serial_start, sr.serial_end, sr.id, sh.id, sh.kind, "
     "ch.code, sh.closed_at FROM shipment_ranges sr JOIN shipments sh ON sh.id = sr.shipment_id "
     "LEFT JOIN channels ch ON ch.id = sh.channel_id "

@@ -19,6 +19,8 @@ from loyalcode.errors import ConfigError
 
 DEFAULT_DATABASE_URL = "sqlite:///./loyalcode.db"
 DEFAULT_PAYLOAD_TEMPLATE = "HTTPS://LC.EXAMPLE.COM/C/{code}"
+#: The path the consumer pages answer, after a deployment's base URL.
+PAYLOAD_PATH = "/C/{code}"
 
 
 def database_url(explicit: str | None = None) -> str:
@@ -89,3 +91,73 @@ def load_config(url: str) -> Config:
     except OSError as exc:
         raise ConfigError(detail=f"cannot read {path}: {exc.strerror or type(exc).__name__}") from None
     return Config(path=path, data=data)
+
+
+def payload_template_for(base_url: str) -> str:
+    """The payload template for a deployment's base URL: ``https://qr.brand.cn`` gives
+    ``HTTPS://QR.BRAND.CN/C/{code}``. Scheme and host are upper-cased (they are
+    case-insensitive, and upper case fits QR alphanumeric mode, a smaller symbol); a
+    path is kept as written. :class:`ConfigError` for anything but an http(s) URL with
+    a host and no query or fragment."""
+    from urllib.parse import urlsplit
+
+    text = base_url.strip()
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        parts, port = None, None
+    if (
+        parts is None or parts.scheme.lower() not in ("http", "https") or not parts.hostname
+        or parts.query or parts.fragment or parts.username or parts.password
+        or "{" in text or "}" in text or not text.isascii() or any(c.isspace() for c in text)
+    ):
+        raise ConfigError(
+            detail=f"--base-url {base_url!r} is not an http(s) URL like https://qr.brand.cn "
+            "(a host, optionally a path; no query)"
+        )
+    host = parts.hostname.upper() + (f":{port}" if port is not None else "")
+    return f"{parts.scheme.upper()}://{host}{parts.path.rstrip('/')}{PAYLOAD_PATH}"
+
+
+def write_payload_template(path: Path, template: str) -> bool:
+    """Set ``[codes] payload_template`` in the settings file ``path`` (created if
+    missing; other settings and comments kept). ``False`` when it already says so.
+
+    A file that sets another payload template is refused (:class:`ConfigError`): it is
+    the one place for the setting, and an edit there is the operator's to make."""
+    import json
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        text = ""
+    try:
+        current = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(detail=f"{path}: {exc}") from None
+    codes = current.get("codes", {})
+    if not isinstance(codes, dict):
+        raise ConfigError(detail=f"[codes] in {path} must be a table")
+    if "payload_template" in codes:
+        if codes["payload_template"] == template:
+            return False
+        raise ConfigError(
+            detail=f"{path} already sets [codes] payload_template = "
+            f"{codes['payload_template']!r}: change it there"
+        )
+    line = f"payload_template = {json.dumps(template)}\n"
+    lines = text.splitlines(keepends=True)
+    header = next((i for i, raw in enumerate(lines) if raw.strip() == "[codes]"), None)
+    if header is not None:
+        lines.insert(header + 1, line)
+        new = "".join(lines)
+    else:
+        new = text + ("\n" if text and not text.endswith("\n") else "") + \
+            ("\n" if text else "") + "[codes]\n" + line
+    if tomllib.loads(new).get("codes", {}).get("payload_template") != template:
+        raise ConfigError(detail=f"{path}: could not add [codes] payload_template")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+    tmp.write_text(new, encoding="utf-8")
+    os.replace(tmp, path)
+    return True

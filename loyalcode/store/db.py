@@ -212,9 +212,39 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     """Run the migrations up to ``revision`` in one transaction."""
     from alembic import command
 
+    _migrate(engine, lambda cfg: command.upgrade(cfg, revision))
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Run the migrations down to ``revision`` in one transaction."""
+    from alembic import command
+
+    _migrate(engine, lambda cfg: command.downgrade(cfg, revision))
+
+
+def _migrate(engine: Engine, run: Any) -> None:
     check_connection(engine)
-    with engine.begin() as conn:
-        command.upgrade(_alembic_config(conn), revision)
+    if engine.dialect.name != "sqlite":
+        with engine.begin() as conn:
+            run(_alembic_config(conn))
+        return
+    # SQLite changes a column by rebuilding its table (copy, drop, rename), and dropping
+    # a table that others reference fails with foreign keys on. The pragma cannot change
+    # inside a transaction: off before it (on the driver, which begins nothing itself),
+    # every key checked before the commit, on again after.
+    with engine.connect() as conn:
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        driver.execute("PRAGMA foreign_keys = OFF")
+        try:
+            with conn.begin():
+                run(_alembic_config(conn))
+                broken = conn.exec_driver_sql("PRAGMA foreign_key_check").first()
+                if broken is not None:
+                    raise DatabaseError(url=redact(str(engine.url)),
+                                        reason=f"a migration broke a foreign key of {broken[0]}")
+        finally:
+            driver.execute("PRAGMA foreign_keys = ON")
 
 
 def require_head(engine: Engine) -> None:

@@ -68,6 +68,7 @@ def test_file_mixes_numbers_serials_comments_header_channels(cli, shop, redeemer
     assert body_json | {"activations": None} == {
         "batch": shop.batch, "ranges": 5, "codes": 100 + 50 + 50 + 71 + 10,
         "channels": {"GZ-WHOLE": 160, "SH-SHOP": 50, "GD-DIST": 71}, "activations": None,
+        "replaces": [], "dry_run": False,  # 1..500 were GD-DIST's: none replaced
     }
     after = history(shop)
     assert after[: len(before)] == before
@@ -154,7 +155,8 @@ def test_a_visible_serial_of_another_batch_is_refused(cli, shop, redeemer) -> No
     assert history(shop) == before and history(shop, other) == []
     assert channel_of(shop, redeemer, 601) is None
     # the single-range form refuses it the same way
-    r = cli("activate", str(shop.batch), "--channel", "GD-DIST", "--from", foreign, "--json")
+    r = cli("activate", str(shop.batch), "--channel", "GD-DIST", "--from", foreign, "--to", "end",
+            "--json")
     assert r.exit_code == 1 and r.json()["error"]["code"] == "range_outside_batch"
 
 
@@ -227,7 +229,7 @@ def test_from_and_to_take_visible_serials(cli, shop, redeemer) -> None:
             "--to", f" {visible(shop, 620).lower()} ")
     assert r.exit_code == 0 and "codes 611..620 (10) activated for channel GZ-WHOLE" in r.stdout
     assert (channel_of(shop, redeemer, 610), channel_of(shop, redeemer, 611)) == ("SH-SHOP", "GZ-WHOLE")
-    r = cli("activate", str(shop.batch), "--channel", "SH-SHOP", "--from", "x7", "--json")
+    r = cli("activate", str(shop.batch), "--channel", "SH-SHOP", "--from", "x7", "--to", "9", "--json")
     assert r.exit_code == 1 and r.json()["error"] == {
         "code": "invalid_input",
         "message": "--from is neither a sequence number nor a visible serial of this deployment.",

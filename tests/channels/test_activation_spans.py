@@ -26,8 +26,10 @@ _CHANNEL_OF_SERIAL = "SELECT b.id, a.activation_id, c.code " + BATCH_FROM
 
 
 def newest_wins(history: list[Any], serial: int) -> str | None:
-    """The reference: the channel of the newest activation covering ``serial``."""
-    covering = [a for a in history if a.serial_start <= serial < a.serial_end]
+    """The reference: the channel of the newest effective entry covering ``serial``
+    (an undo and the entry it undid count as neither; no channel: not activated)."""
+    covering = [a for a in history if a.serial_start <= serial < a.serial_end
+                and a.undoes is None and a.undone_by is None]
     return max(covering, key=lambda a: a.id).channel if covering else None
 
 
@@ -122,7 +124,6 @@ def test_concurrent_activations_of_one_batch_take_turns(shop, db_url) -> None:
 def test_migration_0006_replays_existing_activations(empty_db_url, key_env) -> None:
     """A database at 0005 with overlapping activations (history only): the upgrade
     lays them into spans as activate() would have, and a downgrade drops them."""
-    from alembic import command
     from sqlalchemy import inspect
 
     from loyalcode.migrations.metadata import drift
@@ -157,8 +158,7 @@ def test_migration_0006_replays_existing_activations(empty_db_url, key_env) -> N
         assert spans_of(ctx, batch) == [(1000, 1020), (1020, 1030), (1030, 1035), (1035, 1036),
                                         (1036, 1080), (1080, 1090), (1090, 1100)]
         assert_map_matches_history(ctx, batch)
-        with ctx.engine.begin() as conn:
-            command.downgrade(db._alembic_config(conn), "0005")
+        db.downgrade(ctx.engine, "0005")
         assert "activation_spans" not in inspect(ctx.engine).get_table_names()
     finally:
         ctx.dispose()

@@ -10,7 +10,7 @@ import pytest
 from tests.codegen.util import snapshot
 from tests.conftest import Cli, CliResult
 
-BATCH = ["batch", "create", "--sku", "S", "--points", "1"]
+BATCH = ["batch", "create", "--sku", "S", "--points", "1", "--payload", "HTTPS://QR.BRAND.CN/C/{code}"]
 
 
 def assert_refused(r: CliResult, code: str, *, json_out: bool = True) -> None:
@@ -189,7 +189,7 @@ def test_missing_key(cli: Cli, made: dict, monkeypatch: pytest.MonkeyPatch, args
     assert snapshot(cli.db_url) == before
 
 
-@pytest.mark.parametrize("args", [["export", "1"], ["export", "1", "--format", "txt", "--serial"],
+@pytest.mark.parametrize("args", [["export", "1"], ["export", "1", "--format", "csv", "--serial"],
                                   ["check", "0000-0000-0000-0000"]])
 def test_wrong_key_is_refused(cli: Cli, made: dict, monkeypatch: pytest.MonkeyPatch, args: list[str]) -> None:
     """A key whose fingerprint differs is refused before a single code is derived."""

@@ -13,13 +13,15 @@ from loyalcode.codegen import codec
 from loyalcode.codegen.codeformat import group
 from loyalcode.codegen.normalize import normalize_scan
 from loyalcode.codegen.visible import VisibleSerials
-from tests.conftest import Cli, FifoReader
+from tests.conftest import BRAND, Cli, FifoReader
 
 GTIN = "09501101020917"
 GS1 = "https://id.example.com/01/{gtin}/21/{serial}?c={code}"
 
 
 def create(cli: Cli, quantity: int, *extra: str) -> dict:
+    if "--payload" not in extra:
+        extra = (*extra, "--payload", BRAND)
     r = cli("batch", "create", "--sku", "S", "--quantity", str(quantity), "--points", "3", *extra, "--json")
     assert r.exit_code == 0, r.stderr
     return r.json()
@@ -49,7 +51,7 @@ def test_csv_default(cli: Cli, keyring) -> None:
     expected = codec.codes_for_range(keyring, b["serial_start"], b["serial_end"])
     for row, code in zip(got, expected):
         assert row["code"] == group(code)
-        assert row["payload"] == f"HTTPS://LC.EXAMPLE.COM/C/{code}"
+        assert row["payload"] == f"HTTPS://QR.BRAND.CN/C/{code}"
         assert normalize_scan(row["payload"]) == code
         assert normalize_scan(row["code"]) == code
 
@@ -187,7 +189,7 @@ def test_export_to_missing_directory(cli: Cli, tmp_path: Path) -> None:
 
 def test_void_batch_is_not_exported(cli: Cli) -> None:
     b = create(cli, 10)
-    assert cli("batch", "void", str(b["id"])).exit_code == 0
+    assert cli("batch", "void", str(b["id"]), "--yes").exit_code == 0
     r = cli("export", str(b["id"]), "--json")
     assert r.exit_code == 1 and r.json()["error"]["code"] == "batch_void"
 

@@ -73,7 +73,8 @@ def test_init_from_another_directory_with_a_wheel_install(tmp_path: Path) -> Non
     assert location.is_relative_to(purelib.resolve()), location
     assert not location.is_relative_to(REPO)
 
-    r = _run(venv / "bin" / "loyalcode", "init", "--json", cwd=work, env=env)
+    r = _run(venv / "bin" / "loyalcode", "init", "--base-url", "https://qr.brand.cn", "--json",
+             cwd=work, env=env)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip().startswith("{") and '"key_created": true' in r.stdout
     assert (work / "loyalcode.db").exists() and (work / "loyalcode.key").exists()
@@ -85,3 +86,4 @@ def test_init_from_another_directory_with_a_wheel_install(tmp_path: Path) -> Non
     assert r.returncode == 0, r.stderr
     r = _run(venv / "bin" / "loyalcode", "export", "1", "--format", "txt", cwd=work, env=env)
     assert r.returncode == 0 and len(r.stdout.splitlines()) == 10, r.stderr
+    assert r.stdout.startswith("HTTPS://QR.BRAND.CN/C/")  # from the loyalcode.toml init wrote

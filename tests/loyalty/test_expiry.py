@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
+from loyalcode.errors import FutureDate
 from loyalcode.loyalty import points
 from loyalcode.loyalty.expiry import expire_points
 from loyalcode.loyalty.gifts import add_gift, cancel_order, redeem_gift
@@ -19,7 +22,8 @@ SETTINGS = LoyaltySettings(profile_bonus=0, expiry_months=12, expiring_notice_da
 
 def _run(loyal: Loyal, as_of: dt.date) -> tuple[int, int, int]:
     with loyal.tx() as conn:
-        run = expire_points(conn, SETTINGS, CST, as_of=as_of, now=T0 + dt.timedelta(days=400))
+        run = expire_points(conn, SETTINGS, CST, as_of=as_of,
+                            now=dt.datetime.combine(as_of, dt.time(12), CST))
     return run.points_expired, run.members_expired, run.notices
 
 
@@ -99,4 +103,35 @@ def test_cli_points_expire(loyal: Loyal, cli) -> None:  # type: ignore[no-untype
     assert r.json()["points_expired"] == 0
     r = cli("points", "expire", "--as-of", "15/03/2026")
     assert r.exit_code == 1 and r.stderr.startswith("error [invalid_date]")
+    loyal.check_ledger()
+
+
+def test_a_future_date_is_refused_and_a_dry_run_changes_nothing(loyal: Loyal, cli) -> None:  # type: ignore[no-untyped-def]
+    a = loyal.earn(phone(3), 2, D1).member
+    b = loyal.earn(phone(4), 1, D1).member
+    future = (dt.date.today() + dt.timedelta(days=400)).isoformat()
+    r = cli("points", "expire", "--as-of", future, "--json")
+    assert r.exit_code == 1 and r.json()["error"]["code"] == "future_date"
+    assert r.stderr.startswith(f"error [future_date]: --as-of {future} is in the future (today is ")
+    assert loyal.balance(a) == 20 and loyal.balance(b) == 10
+    with loyal.tx() as conn, pytest.raises(FutureDate):
+        expire_points(conn, SETTINGS, CST, as_of=dt.date(2026, 3, 16),
+                      now=dt.datetime(2026, 3, 15, 12, tzinfo=CST))
+    r = cli("points", "expire", "--as-of", "2026-03-15", "--dry-run")
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout.splitlines() == [
+        f"Member {a}: 20 points would expire.",
+        f"Member {b}: 10 points would expire.",
+        ("Dry run: As of 2026-03-15: 30 points of 2 members would expire; 0 expiring notices "
+         "would be sent."),
+    ]
+    body = cli("points", "expire", "--as-of", "2026-03-15", "--dry-run", "--json").json()
+    assert body["dry_run"] is True and body["points_expired"] == 30 and body["events"] == []
+    assert body["members"] == [{"member": a, "points_expired": 20, "notices": 0},
+                               {"member": b, "points_expired": 10, "notices": 0}]
+    assert loyal.balance(a) == 20 and loyal.balance(b) == 10  # nothing changed
+    r = cli("points", "expire", "--as-of", "2026-03-15")
+    assert r.stdout.splitlines()[-1] == (
+        "As of 2026-03-15: 30 points of 2 members expired; 0 expiring notices.")
+    assert loyal.balance(a) == 0
     loyal.check_ledger()

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from loyalcode.errors import FutureDate
 from loyalcode.loyalty.settings import LoyaltySettings
 from loyalcode.loyalty.tiers import evaluate, tier_status
 from tests.loyal import T0, TEST_TIERS, Loyal, phone
@@ -114,4 +115,29 @@ def test_cli_tiers_evaluate(tiered: Loyal, cli) -> None:  # type: ignore[no-unty
     r = cli("tiers", "evaluate", "--json")
     assert r.exit_code == 0, r.stderr
     assert [(c["previous_tier"], c["tier"]) for c in r.json()["changes"]] == [("银卡", "普卡")]
-    assert cli("tiers", "evaluate", "--json").json() == {"changes": []}
+    assert cli("tiers", "evaluate", "--json").json() == {"changes": [], "total": 0, "dry_run": False}
+
+
+def test_cli_tiers_evaluate_refuses_the_future_and_dry_runs(tiered: Loyal, cli) -> None:  # type: ignore[no-untyped-def]
+    m = tiered.earn(phone(4), 3, T0).member  # 银卡 at earn time, long ago
+    future = (dt.date.today() + dt.timedelta(days=400)).isoformat()
+    r = cli("tiers", "evaluate", "--as-of", future, "--json")
+    assert r.exit_code == 1 and r.json()["error"]["code"] == "future_date"
+    assert r.stderr.startswith(f"error [future_date]: --as-of {future} is in the future")
+    # as of the day of the scans, the points are in the window: nothing to change
+    r = cli("tiers", "evaluate", "--as-of", T0.date().isoformat(), "--json")
+    assert r.json() == {"changes": [], "total": 0, "dry_run": False}
+    r = cli("tiers", "evaluate", "--dry-run")
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout.splitlines() == [
+        f"Member {m}: 银卡 -> 普卡 (earned 0 in the window).",
+        "Dry run: 1 member would move to another tier.",
+    ]
+    assert _tier(tiered, m, T0).tier == "银卡"  # unchanged
+    body = cli("tiers", "evaluate", "--dry-run", "--json").json()
+    assert body["total"] == 1 and body["dry_run"] is True and body["changes"][0]["event"] is None
+    r = cli("tiers", "evaluate")
+    assert r.stdout.splitlines()[-1] == "1 member moved to another tier."
+    assert _tier(tiered, m, T0).tier == "普卡"
+    with tiered.tx() as conn, pytest.raises(FutureDate):
+        evaluate(conn, tiered.settings, T0, as_of=T0 + dt.timedelta(seconds=1))

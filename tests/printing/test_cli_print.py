@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from loyalcode.codegen.normalize import normalize_scan
+from tests.conftest import BRAND
 from tests.printing.support import decode, pdf_pages, png_pages
 
 
-def _batch(cli, quantity: int = 60, payload: str | None = None) -> int:  # type: ignore[no-untyped-def]
+def _batch(cli, quantity: int = 60, payload: str | None = BRAND) -> int:  # type: ignore[no-untyped-def]
     args = ["batch", "create", "--sku", "SKU-1", "--quantity", str(quantity), "--points", "5", "--json"]
     if payload:
         args += ["--payload", payload]
@@ -106,7 +107,7 @@ def test_unknown_and_void_batch(cli, tmp_path: Path) -> None:  # type: ignore[no
     _assert_refused(result, "batch_not_found", tmp_path, set())
     assert result.json()["error"]["code"] == "batch_not_found"
     batch = _batch(cli, 10)
-    assert cli("batch", "void", str(batch)).exit_code == 0
+    assert cli("batch", "void", str(batch), "--yes").exit_code == 0
     result = cli("print", str(batch), "--template", "a4-3x8", "--out", str(tmp_path / "o.pdf"))
     _assert_refused(result, "batch_void", tmp_path, set())
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import BRAND
 from tests.shop import OTHER_PHONE, PHONE, PHONE_E164
 
 REDEEM_KEYS = {"points", "balance", "batch", "sku", "channel", "diversion", "scan_region",
@@ -13,7 +14,8 @@ REDEEM_KEYS = {"points", "balance", "batch", "sku", "channel", "diversion", "sca
 @pytest.fixture
 def batch(cli) -> dict:
     assert cli("channel", "add", "GD-DIST", "--name", "GD", "--kind", "distributor", "--region", "44").exit_code == 0
-    r = cli("batch", "create", "--sku", "SERUM-50", "--quantity", "100", "--points", "10", "--json")
+    r = cli("batch", "create", "--sku", "SERUM-50", "--quantity", "100", "--points", "10",
+            "--payload", BRAND, "--json")
     assert r.exit_code == 0, r.stderr
     return r.json()
 
@@ -33,7 +35,8 @@ def test_activate_redeem_member_events(cli, batch) -> None:
     assert r.json() | {"created_at": None} == {
         "id": 1, "batch": batch["id"], "channel": "GD-DIST", "from": 1, "to": 50, "quantity": 50,
         "serial_start": batch["serial_start"], "serial_end": batch["serial_start"] + 50,
-        "created_at": None, "batch_status": "active",
+        "created_at": None, "batch_status": "active", "kind": "activation", "undoes": None,
+        "undone_by": None, "replaces": [], "restores": [], "dry_run": False,
     }
     r = cli("redeem", f"https://lc.example.com/c/{code}", "--phone", PHONE, "--region", "310000",
             "--source", "10.0.0.9", "--json")
@@ -94,7 +97,7 @@ def test_redeem_errors_as_json(cli, batch) -> None:
     assert r.json()["error"]["code"] == "invalid_phone"
     r = cli("activate", str(batch["id"]), "--json")
     assert r.json()["error"]["code"] == "invalid_input"
-    r = cli("activate", "999", "--channel", "GD-DIST", "--json")
+    r = cli("activate", "999", "--channel", "GD-DIST", "--from", "1", "--to", "2", "--json")
     assert r.json()["error"]["code"] == "batch_not_found"
     r = cli("activate", str(batch["id"]), "--channel", "GD-DIST", "--from", "90", "--to", "101", "--json")
     assert r.json()["error"]["code"] == "range_outside_batch"

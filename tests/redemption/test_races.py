@@ -243,23 +243,27 @@ def test_threads_that_end_give_their_connections_back(shop) -> None:
     engine = make_engine(shop.ctx.url, pool_size=2, max_overflow=0, pool_timeout=2)
     redeemer = Redeemer(Context(url=shop.ctx.url, engine=engine, config=shop.ctx.config))
 
-    def request(seq: int) -> int:
+    def request(seq: int) -> Any:
         redeemer.redeem(shop.code(seq), phone=PA, purchase_channel="GD-DIST")
         redeemer.redeem(shop.code(seq + 100), phone=PA)  # the fast path
-        return int(redeemer._fast._local.conn.info.backend_pid)  # type: ignore[union-attr]
+        conn = redeemer._fast._local.conn  # type: ignore[union-attr]
+        return conn, int(conn.info.backend_pid)
 
-    pids = []
+    fast, pids = [], []
     try:
         for seq in range(1, 7):  # one request after the other, each in a new thread
             thread = ThreadPoolExecutor(max_workers=1)
-            pids.append(thread.submit(request, seq).result(timeout=30))
+            conn, pid = thread.submit(request, seq).result(timeout=30)
+            fast.append(conn)
+            pids.append(pid)
             thread.shutdown(wait=True)  # the thread has ended
-        assert engine.pool.checkedout() == 0
-        with shop.ctx.engine.connect() as conn:
-            still = conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(:p)"),
-                                 {"p": pids}).scalar()
-            conn.rollback()
-        assert still == 0
+            # its pooled connection is back, its fast-path connection closed (the client
+            # side, which is deterministic: a closed connection has sent its Terminate;
+            # the server's backend then exits in its own time, so pg_stat_activity may
+            # still list it for a moment under load, which made this test flaky)
+            assert engine.pool.checkedout() == 0
+            assert fast[-1].closed, seq
+        assert len(set(pids)) == 6  # a connection of its own per thread
         shop.assert_balances_match_ledger()
     finally:
         redeemer.close()

@@ -165,10 +165,15 @@ def test_already_redeemed_same_and_other_member_and_one_clone_alert(shop, redeem
     assert len(alerts) == 1
     payload = alerts[0][0]
     payload = payload if isinstance(payload, dict) else __import__("json").loads(payload)
+    # The alert names who tried: the other phone, never seen before, became a member
+    # for it (no points: its scan credited nothing), once.
+    with shop.ctx.engine.connect() as conn:
+        other_member = conn.execute(text("SELECT id FROM members WHERE phone = '+8613900139000'"),
+                                    ).scalar_one()
+        conn.rollback()
     assert payload == {"serial": first.serial, "batch": shop.batch, "redeemed_by": first.member,
-                       "attempted_by": None}
-    # The other phone never earned, so it got no member row (its creation rolled back).
-    assert shop.count("members") == 1
+                       "attempted_by": other_member}
+    assert shop.count("members") == 2
     assert shop.count("ledger") == 1
     shop.assert_balances_match_ledger()
 

@@ -92,9 +92,14 @@ def test_clone_alert_names_the_second_member(shop, redeemer) -> None:
 def test_clone_alert_by_a_phone_never_seen_before(shop, redeemer) -> None:
     redeemer.redeem(shop.code(3), phone=PHONE)
     with pytest.raises(AlreadyRedeemed):
-        redeemer.redeem(shop.code(3), phone=OTHER_PHONE)  # its new member is rolled back
+        redeemer.redeem(shop.code(3), phone=OTHER_PHONE)  # a new phone: a member for the alert
     alert = _one(shop, 3).clone_alert
-    assert alert is not None and alert.attempted_by is None
+    assert alert is not None and alert.attempted_by is not None
+    with shop.ctx.engine.connect() as conn:
+        phone = conn.execute(text("SELECT phone FROM members WHERE id = :m"),
+                             {"m": alert.attempted_by}).scalar_one()
+        conn.rollback()
+    assert phone == "+8613900139000"
 
 
 def test_not_activated_and_reactivated(shop) -> None:

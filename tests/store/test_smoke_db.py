@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from tests.conftest import BRAND
+
 
 def test_batch_create_export_check(cli) -> None:
-    r = cli("batch", "create", "--sku", "SERUM-50", "--quantity", "1000", "--points", "10", "--json")
+    r = cli("batch", "create", "--sku", "SERUM-50", "--quantity", "1000", "--points", "10",
+            "--payload", BRAND, "--json")
     assert r.exit_code == 0, r.stderr
     batch = r.json()
     assert batch["quantity"] == 1000 and batch["serial_end"] - batch["serial_start"] == 1000
