@@ -82,7 +82,8 @@ def test_member_profile_one_line_per_expiry_date(loyal: Loyal, cli) -> None:  # 
     r = cli("member", "profile", "--phone", phone(20))
     assert r.exit_code == 0, r.stderr
     expiry = [line.strip() for line in r.stdout.splitlines() if "expire" in line]
-    assert expiry == ["100 points expire on 2026-03-15", "10 points expire on 2026-04-24"]
+    assert expiry == ["100 points expire on 2026-03-15 (Asia/Shanghai)",
+                      "10 points expire on 2026-04-24 (Asia/Shanghai)"]
 
 
 def test_templates_named_as_they_are(cli) -> None:  # type: ignore[no-untyped-def]
