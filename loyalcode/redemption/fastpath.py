@@ -21,7 +21,7 @@ import datetime as dt
 import threading
 from typing import Any
 
-from loyalcode.channels.sql import BATCH_COLUMNS, BATCH_FROM
+from loyalcode.channels.sql import BATCH_COLUMNS
 from loyalcode.events.outbox import EventRef
 from loyalcode.loyalty.sql import OPENID_MEMBER, PHONE_MEMBER_JOIN
 from loyalcode.loyalty.tiers import WINDOW_SUM
@@ -31,8 +31,8 @@ from loyalcode.store.sql import render
 
 _STATE = (
     "WITH s AS MATERIALIZED (SELECT "
-    "({throttled}) AS throttled_since, pm.id AS member_id, "
-    f"{OPENID_MEMBER}, {BATCH_COLUMNS}{{tier_columns}} {BATCH_FROM}{PHONE_MEMBER_JOIN}"
+    "x.throttled_since, pm.id AS member_id, "
+    f"{OPENID_MEMBER}, {BATCH_COLUMNS}{{tier_columns}} {{state_from}}{PHONE_MEMBER_JOIN}"
     "{tier_join}), "
     "k AS (SELECT s.*, {credited} AS credited, {tier_name} AS tier_name FROM s "
     "WHERE s.throttled_since IS NULL AND s.member_id IS NOT NULL "
@@ -66,12 +66,15 @@ _STATE = (
     "FROM k WHERE EXISTS (SELECT 1 FROM r) RETURNING id) "
     # What only the newest row tells: a tombstone (r written, u not), or an upgrade the
     # snapshot could not see coming. Either undoes the whole statement (0007's function
-    # raises), and the full path decides.
-    "SELECT (SELECT balance FROM u), (SELECT id FROM e), k.member_id, k.batch_id, k.sku, "
-    "k.credited, k.channel_code, k.channel_region, "
-    "CASE WHEN EXISTS (SELECT 1 FROM r) AND NOT EXISTS (SELECT 1 FROM u) "
+    # raises), and the full path decides. One row always: the throttle's answer, read
+    # first, is the scan's answer when it throttles (whatever the code).
+    "SELECT s.throttled_since, (SELECT balance FROM u), (SELECT id FROM e), k.member_id, "
+    "k.batch_id, k.sku, k.credited, k.channel_code, k.channel_region, "
+    "CASE WHEN k.member_id IS NULL THEN NULL "
+    "WHEN EXISTS (SELECT 1 FROM r) AND NOT EXISTS (SELECT 1 FROM u) "
     "THEN loyalcode_fall_back('the member was merged') "
-    "WHEN {upgrade_reached} THEN loyalcode_fall_back('a tier is reached') END FROM k"
+    "WHEN {upgrade_reached} THEN loyalcode_fall_back('a tier is reached') END "
+    "FROM s LEFT JOIN k ON true"
 )
 
 def _literal(text: str) -> str:
@@ -86,10 +89,10 @@ def build_sql(tiers: Any | None) -> str:
     name can never be taken for a parameter.
     """
     template = render(_STATE, pg=True)
-    throttled = render(throttle.THROTTLED_SINCE, pg=True)
+    state_from = render(throttle.state_from(), pg=True)
     if tiers is None:
         return template.format(
-            throttled=throttled, tier_columns="", tier_join="", credited="s.points",
+            state_from=state_from, tier_columns="", tier_join="", credited="s.points",
             tier_name="CAST(NULL AS text)", no_upgrade="", upgrade_reached="false",
         )
     levels = tiers.settings.tiers
@@ -114,7 +117,7 @@ def build_sql(tiers: Any | None) -> str:
     next_of_k = case(next_threshold, row="k")
     window_sum_of_k = render(WINDOW_SUM.format(member="k.member_id"), pg=True)
     return template.format(
-        throttled=throttled,
+        state_from=state_from,
         tier_columns=", " + render(tiers.STATE_COLUMNS, pg=True),
         tier_join=tiers.STATE_JOIN,
         credited=credited_sql,
@@ -176,17 +179,25 @@ class PgFastPath:
         phone: str,
         openid: str | None,
         source: str | None,
+        ids: throttle.Identities,
         scan_region: str | None,
         when: dt.datetime,
         today: dt.date,
         ts: float,
-    ) -> tuple[int, int, int, int, str, int, str, str | None] | None:
-        """``(balance, event id, member, batch, sku, points, channel, channel region)``
-        when the scan was credited, or ``None`` (nothing written: take the full path)."""
+    ) -> tuple[Any, ...] | None:
+        """``(throttled since, balance, event id, member, batch, sku, points, channel,
+        channel region)``: throttled when the first is not ``None`` (nothing read of the
+        code), credited when the balance is not ``None``, else nothing was written and
+        the full path decides. ``None``: the statement undid itself, or the connection
+        broke (the full path reports what is wrong). ``serial`` is -1 for a scan that
+        does not decode (only the throttle's answer can come of it)."""
         import psycopg
 
         params = {
-            **throttle.params(throttle.identities(phone, openid, source)),
+            "phone": phone,
+            "openid": openid,
+            "source": source,
+            **throttle.params(ids),
             "limit": self._limit,
             "cutoff": ts - self._window,
             "serial": serial,
@@ -206,9 +217,7 @@ class PgFastPath:
                 # other threads' in use; the full path reports what is wrong.
                 self._local.conn = self._local.cur = self._local.kept = None
             return None  # (or the statement undid itself: the connection is fine)
-        if row is None or row[0] is None:
-            return None
-        return row[:8]  # type: ignore[no-any-return]
+        return tuple(row[:9])
 
 
 def _close_quietly(conn: Any) -> None:

@@ -116,7 +116,7 @@ def test_binding_a_phone_while_a_first_scan_creates_its_member(shop, redeemer) -
         shell = members.bind(conn, now=utc(), identities={"openid": "oA"}).member
     with held(engine) as conn:
         first, _ = members.create_member(conn, PA, utc(), "redeem")
-        (scan,) = race(engine, lambda: redeemer.redeem(shop.code(1), phone=PA, openid="oA"))
+        (scan,) = race(engine, lambda: redeemer.redeem(shop.code(1), phone=PA, openid="oA", phone_verified=True))
     result = scan.result()
     assert result.member == first
     assert [e.type for e in result.events] == ["members_merged", "points_earned"]
@@ -135,8 +135,8 @@ def test_two_scans_binding_one_phone_to_one_member_bind_it_once(shop, redeemer) 
     with held(engine) as conn:
         shell = members.bind(conn, now=utc(), identities={"openid": "oA"}).member
     with held(engine) as conn:
-        members.bind(conn, now=utc(), phone=PA, identities={"openid": "oA"})
-        (scan,) = race(engine, lambda: redeemer.redeem(shop.code(1), phone=PA, openid="oA"))
+        members.bind(conn, now=utc(), phone=PA, identities={"openid": "oA"}, phone_verified=True)
+        (scan,) = race(engine, lambda: redeemer.redeem(shop.code(1), phone=PA, openid="oA", phone_verified=True))
     result = scan.result()
     assert result.member == shell
     assert [e.type for e in result.events] == ["points_earned"]
@@ -150,7 +150,7 @@ def test_a_first_scan_with_an_openid_that_loses_the_race_to_create_the_member(sh
     engine = shop.ctx.engine
     with held(engine) as conn:
         first, _ = members.create_member(conn, PA, utc(), "redeem")
-        (scan,) = race(engine, lambda: redeemer.redeem(shop.code(1), phone=PA, openid="oNew"))
+        (scan,) = race(engine, lambda: redeemer.redeem(shop.code(1), phone=PA, openid="oNew", phone_verified=True))
     result = scan.result()
     assert (result.member, result.joined) == (first, False)
     assert [e.type for e in result.events] == ["points_earned"]
@@ -167,9 +167,10 @@ def _two_members(shop: Any, redeemer: Any) -> tuple[int, int]:
             redeemer.redeem(shop.code(2), phone=PB).member)
 
 
-def _while_a_merges_into_b(shop: Any, a: int, call: Callable[[Connection], Any]) -> Any:
+def _while_a_merges_into_b(shop: Any, a: int, b: int, call: Callable[[Connection], Any]) -> Any:
     """``call(conn)`` in a transaction of its own, let go once it waits for the rows of a
-    bind of B's phone to A (A merged into B) that is held open; what it returned."""
+    merge of A into B that is held open (an operator's merge: a bind never merges two
+    members who each have a phone); what it returned."""
     engine = shop.ctx.engine
 
     def in_tx() -> Any:
@@ -177,41 +178,21 @@ def _while_a_merges_into_b(shop: Any, a: int, call: Callable[[Connection], Any])
             return call(c)
 
     with held(engine) as conn:
-        members.bind(conn, now=utc(), member_id=a, phone=PB)
+        members.merge(conn, absorbed=a, into=b, now=utc())
         (second,) = race(engine, in_tx)
     return second.result()
 
 
 @PG_ONLY
 def test_the_same_merge_twice_at_once_merges_once(shop, redeemer) -> None:
-    """Two binds of B's phone to member A at once: one members_merged, all points on B."""
+    """Two merges of A into B at once: one members_merged, all points on B."""
     a, b = _two_members(shop, redeemer)
-    result = _while_a_merges_into_b(
-        shop, a, lambda c: members.bind(c, now=utc(), member_id=a, phone=PB))
-    assert (result.member, result.merged_from, result.events) == (b, None, ())
+    assert _while_a_merges_into_b(
+        shop, a, b, lambda c: members.merge(c, absorbed=a, into=b, now=utc())) is None
     assert len(_events(shop, "members_merged")) == 1
     _tombstones_hold_nothing(shop)
     shop.assert_balances_match_ledger()
     assert _total(shop) == 20
-
-
-@PG_ONLY
-def test_two_crossing_merges_leave_one_live_member(shop, redeemer) -> None:
-    """A binds B's phone while B binds A's: whichever commits first, the other must not
-    merge the survivor into its own tombstone (a cycle that hides every point)."""
-    a, b = _two_members(shop, redeemer)
-    result = _while_a_merges_into_b(
-        shop, a, lambda c: members.bind(c, now=utc(), member_id=b, phone=PA))
-    with shop.ctx.engine.connect() as conn:
-        live = conn.execute(text(
-            "SELECT id, balance, phone FROM members WHERE merged_into_id IS NULL")).all()
-        conn.rollback()
-    # decided again after the first merge: A's phone was free by then, so B took it
-    assert [tuple(r) for r in live] == [(b, 20, PA)]
-    assert (result.member, result.merged_from) == (b, None)
-    assert [e.type for e in result.events] == ["phone_bound"]
-    _tombstones_hold_nothing(shop)
-    shop.assert_balances_match_ledger()
 
 
 @PG_ONLY
@@ -220,7 +201,7 @@ def test_merge_called_again_while_the_first_merge_commits(shop, redeemer) -> Non
     merges nothing and says so (None)."""
     a, b = _two_members(shop, redeemer)
     assert _while_a_merges_into_b(
-        shop, a, lambda c: members.merge(c, absorbed=b, into=a, now=utc())) is None
+        shop, a, b, lambda c: members.merge(c, absorbed=b, into=a, now=utc())) is None
     assert len(_events(shop, "members_merged")) == 1
     _tombstones_hold_nothing(shop)
     shop.assert_balances_match_ledger()
