@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import Connection, text
 
 from loyalcode.loyalty import members
+from loyalcode.loyalty.errors import IdentityInUse
 from loyalcode.redemption.errors import AlreadyRedeemed
 from loyalcode.store.timeutil import utc
 
@@ -245,3 +246,77 @@ def test_threads_that_end_give_their_connections_back(shop) -> None:
     finally:
         redeemer.close()
         engine.dispose()
+
+
+# --- the identity rules when two requests race (issue 11) -----------------------------------
+
+
+def _phones(shop: Any) -> dict[int, Any]:
+    with shop.ctx.engine.connect() as conn:
+        rows = conn.execute(text("SELECT id, phone, merged_into_id FROM members")).all()
+        conn.rollback()
+    return {r.id: (r.phone, r.merged_into_id) for r in rows}
+
+
+@PG_ONLY
+def test_a_scan_merging_a_phone_less_member_that_gets_a_phone_meanwhile_merges_nothing(
+    shop, redeemer
+) -> None:
+    """X (openid oX, no phone) scans with A's phone: X is to be merged into A. Meanwhile
+    X binds phone PB (held open); the merge waits for X's row, and must then see two
+    members who each have a phone: refused, not X merged and PB cleared."""
+    a = redeemer.redeem(shop.code(1), phone=PA).member
+    engine = shop.ctx.engine
+    with held(engine) as conn:
+        x = members.bind(conn, now=utc(), identities={"openid": "oX"}).member
+    with held(engine) as conn:
+        members.bind(conn, now=utc(), phone=PB, identities={"openid": "oX"}, phone_verified=True)
+        (scan,) = race(engine, lambda: redeemer.redeem(
+            shop.code(2), phone=PA, openid="oX", phone_verified=True))
+    with pytest.raises(IdentityInUse):
+        scan.result()
+    assert _phones(shop) == {a: (PA, None), x: (PB, None)}
+    assert _events(shop, "members_merged") == []
+    shop.assert_balances_match_ledger()
+
+
+@PG_ONLY
+def test_a_scan_binding_a_phone_to_a_member_that_gets_another_meanwhile_replaces_nothing(
+    shop, redeemer
+) -> None:
+    """X (openid oX, no phone) scans with the new phone PA while a bind gives X phone PB
+    (held open): the scan's phone update waits for X's row and must not then replace PB."""
+    engine = shop.ctx.engine
+    with held(engine) as conn:
+        x = members.bind(conn, now=utc(), identities={"openid": "oX"}).member
+    with held(engine) as conn:
+        members.bind(conn, now=utc(), phone=PB, identities={"openid": "oX"}, phone_verified=True)
+        (scan,) = race(engine, lambda: redeemer.redeem(
+            shop.code(1), phone=PA, openid="oX", phone_verified=True))
+    with pytest.raises(IdentityInUse):
+        scan.result()
+    assert _phones(shop) == {x: (PB, None)}
+    assert len(_events(shop, "phone_bound")) == 1
+    assert shop.snapshot()["redemptions"] == 0
+
+
+@PG_ONLY
+def test_one_new_openid_linked_to_two_phones_at_once_goes_to_one(shop, redeemer) -> None:
+    """Two verified scans link the new openid oN, one with PA (held open), one with B's
+    phone PB: the second waits on the openid's unique entry and then finds it held by a
+    member with a phone: refused, B untouched, no merge."""
+    b = redeemer.redeem(shop.code(1), phone=PB).member
+    engine = shop.ctx.engine
+    with held(engine) as conn:
+        a = members.bind(conn, now=utc(), phone=PA, identities={"openid": "oN"},
+                         phone_verified=True).member
+        (scan,) = race(engine, lambda: redeemer.redeem(
+            shop.code(2), phone=PB, openid="oN", phone_verified=True))
+    with pytest.raises(IdentityInUse):
+        scan.result()
+    assert _phones(shop) == {a: (PA, None), b: (PB, None)}
+    with engine.connect() as conn:
+        assert members.member_by_identity(conn, "openid", "oN") == a
+        conn.rollback()
+    assert shop.snapshot()["redemptions"] == 1
+    shop.assert_balances_match_ledger()
