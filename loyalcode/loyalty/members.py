@@ -76,7 +76,7 @@ def check_identity(kind: str, value: str) -> str:
     """An external id as stored: stripped, 1 to 128 printable characters."""
     if not isinstance(kind, str) or kind not in IDENTITY_KINDS:
         raise InvalidInput(
-            f"Unknown identity kind {preview(kind)}: use one of {', '.join(IDENTITY_KINDS)}.",
+            f"Unknown identity kind {preview(kind)!r}: use one of {', '.join(IDENTITY_KINDS)}.",
             field="kind",
         )
     text_ = check_text(kind, value, max_length=MAX_IDENTITY_ARG).strip()

@@ -14,7 +14,7 @@ Traceback (most recent call last):
 ...
 loyalcode.errors.InvalidText: Invalid source: control characters are not allowed.
 >>> preview("\\ud800evil\\n" + "x" * 100)
-"'?evil?xxxxxxxxxx…'"
+'?evil?xxxxxxxxxx…'
 """
 
 from __future__ import annotations
@@ -52,9 +52,9 @@ def check_optional(field: str, value: object, *, max_length: int) -> str | None:
 
 
 def preview(value: object, length: int = PREVIEW_LENGTH) -> str:
-    """A quoted, printable prefix of ``value`` for a message: at most ``length``
-    characters, each control character, surrogate or other unprintable one as ``?``,
-    ``…`` when it was cut."""
+    """A printable prefix of ``value`` for a message: at most ``length`` characters,
+    each control character, surrogate or other unprintable one as ``?``, ``…`` when it
+    was cut."""
     text = value if isinstance(value, str) else str(value)
     head = "".join(c if c.isprintable() else "?" for c in text[:length])
-    return "'" + head + ("…" if len(text) > length else "") + "'"
+    return head + ("…" if len(text) > length else "")
