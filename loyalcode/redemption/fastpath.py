@@ -7,11 +7,15 @@ balance and the ``points_earned`` event are one statement with data-modifying CT
 autocommit mode a single statement is its own transaction, so there is no BEGIN or
 COMMIT round trip: four round trips become one.
 
-The statement writes only when every check passes. Otherwise it writes nothing and
-returns no result, and :class:`~loyalcode.redemption.redeem.Redeemer` takes the full
-path, which re-reads the state and raises the precise outcome (``already_redeemed``
-with its clone alert, ``throttled``, ``not_activated``, a new member, a diversion
-alert, a tier upgrade, ...). So this module adds speed, never a new outcome.
+The statement reads the throttle first and returns it on every call: a throttled
+identity's scan ends here, with the same statement and the same work for every code
+(the code's lookups are skipped once it throttles; a scan that did not decode is run
+with serial -1), so the answer is no timing oracle. Otherwise the statement writes only
+when every check passes; else it writes nothing, and
+:class:`~loyalcode.redemption.redeem.Redeemer` takes the full path, which re-reads the
+state and raises the precise outcome (``already_redeemed`` with its clone alert,
+``not_activated``, a new member, a diversion alert, a tier upgrade, ...). So this
+module adds speed, and the throttle's answer, never another outcome.
 """
 
 from __future__ import annotations

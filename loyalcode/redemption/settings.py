@@ -20,7 +20,7 @@ _CHINA = dt.timezone(dt.timedelta(hours=8), "CST")
 class RedemptionSettings:
     """Throttle limits and the time zone that redemption windows (dates) are read in."""
 
-    #: Failed attempts (malformed, typo, forged, unknown) allowed per identity per window.
+    #: Failed attempts allowed per identity per window (``throttle.py`` says which count).
     throttle_failures: int = 10
     #: Length of the fixed window, from the first failure, in seconds.
     throttle_window_seconds: int = 600
