@@ -34,8 +34,8 @@ from loyalcode.redemption.kept import KeptSet
 from loyalcode.store.sql import render
 
 _STATE = (
-    "WITH s AS MATERIALIZED (SELECT "
-    "x.throttled_since, pm.id AS member_id, "
+    "WITH {throttle_cte}, s AS MATERIALIZED (SELECT "
+    f"{throttle.THROTTLED} AS throttled_since, pm.id AS member_id, "
     f"{OPENID_MEMBER}, {BATCH_COLUMNS}{{tier_columns}} {{state_from}}{PHONE_MEMBER_JOIN}"
     "{tier_join}), "
     "k AS (SELECT s.*, {credited} AS credited, {tier_name} AS tier_name FROM s "
@@ -94,9 +94,10 @@ def build_sql(tiers: Any | None) -> str:
     """
     template = render(_STATE, pg=True)
     state_from = render(throttle.state_from(), pg=True)
+    throttle_cte = render(throttle.throttle_cte(), pg=True)
     if tiers is None:
         return template.format(
-            state_from=state_from, tier_columns="", tier_join="", credited="s.points",
+            throttle_cte=throttle_cte, state_from=state_from, tier_columns="", tier_join="", credited="s.points",
             tier_name="CAST(NULL AS text)", no_upgrade="", upgrade_reached="false",
         )
     levels = tiers.settings.tiers
@@ -121,6 +122,7 @@ def build_sql(tiers: Any | None) -> str:
     next_of_k = case(next_threshold, row="k")
     window_sum_of_k = render(WINDOW_SUM.format(member="k.member_id"), pg=True)
     return template.format(
+        throttle_cte=throttle_cte,
         state_from=state_from,
         tier_columns=", " + render(tiers.STATE_COLUMNS, pg=True),
         tier_join=tiers.STATE_JOIN,

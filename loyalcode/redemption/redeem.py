@@ -142,7 +142,8 @@ class RedemptionResult:
 #: phone and the openid name (with the phone's member's balance), the batch whose range
 #: holds the serial, and the newest activation covering it with its channel.
 _STATE = (
-    "SELECT x.throttled_since, pm.id AS phone_member, "
+    "WITH {throttle_cte} "
+    f"SELECT {throttle.THROTTLED} AS throttled_since, pm.id AS phone_member, "
     f"pm.balance AS phone_balance, {{openid_member}}, {BATCH_COLUMNS}{{tier_columns}} "
     f"{{state_from}}{PHONE_MEMBER_JOIN}{{tier_join}}"
 )
@@ -240,7 +241,8 @@ def _state_sql(tiers: EarnHook | None, kinds: tuple[str, ...] = throttle.KINDS) 
     """:data:`_STATE` for a scan naming identities of these ``kinds``, with the tier
     columns of the phone's member when tiers are on."""
     parts = {
-        "state_from": throttle.state_from(kinds),
+        "throttle_cte": throttle.throttle_cte(kinds),
+        "state_from": throttle.state_from(),
         # a scan without an openid has no openid member to look up
         "openid_member": OPENID_MEMBER if "openid" in kinds else "NULL AS openid_member",
         "tier_columns": f", {tiers.STATE_COLUMNS}" if tiers is not None else "",

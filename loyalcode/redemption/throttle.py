@@ -94,21 +94,30 @@ def throttled_since_sql(kinds: tuple[str, ...] = KINDS) -> str:
     )
 
 
+def throttle_cte(kinds: tuple[str, ...] = KINDS) -> str:
+    """The scan's state query starts ``WITH`` this: ``g``, one row, the throttle's
+    answer (``g.throttled_since``), read once (a CTE used more than once is computed
+    once, on both databases)."""
+    return f"g AS (SELECT ({throttled_since_sql(kinds)}) AS throttled_since)"
+
+
+#: The throttle's answer in the state query's select list.
+THROTTLED = "(SELECT g.throttled_since FROM g)"
+
 #: The scan's serial as the code's lookups see it: NULL once the identity is throttled,
 #: so that a throttled scan reads nothing of any code (the same work for every code).
-GATED_SERIAL = "(CASE WHEN x.throttled_since IS NULL THEN CAST(:serial AS bigint) END)"
+#: Uncorrelated, so that PostgreSQL computes it once and probes each index with it.
+GATED_SERIAL = (
+    "(SELECT CASE WHEN g.throttled_since IS NULL THEN CAST(:serial AS bigint) END FROM g)"
+)
 
 
-def state_from(kinds: tuple[str, ...] = KINDS) -> str:
-    """The FROM clause of the scan's state query: the throttle first (``x``, one row,
-    ``x.throttled_since``), then the batch, activation span and channel of the serial
+def state_from() -> str:
+    """The FROM clause of the scan's state query (after :func:`throttle_cte`): the
+    batch, activation span and channel of the serial
     (:func:`~loyalcode.channels.sql.code_joins`), looked up only when the identity is
-    not throttled. ``LIMIT 1`` keeps ``x`` a subquery of its own on PostgreSQL, so that
-    its throttle probe runs once."""
-    return (
-        f"FROM (SELECT ({throttled_since_sql(kinds)}) AS throttled_since LIMIT 1) AS x "
-        + code_joins(GATED_SERIAL)
-    )
+    not throttled."""
+    return "FROM (SELECT 1 AS one) AS x " + code_joins(GATED_SERIAL)
 
 
 #: :func:`throttled_since_sql` for every kind (NULL parameters match nothing).
