@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Date, DateTime, bindparam, text
 
+from loyalcode.errors import InvalidText
 from loyalcode.events.outbox import EventRef
 from loyalcode.loyalty import points
 from loyalcode.loyalty.errors import InvalidProfile, PhoneRequired
@@ -53,8 +54,11 @@ def clean_fields(values: dict[str, Any], today: dt.date) -> dict[str, Any]:
                                  reason=f"not a profile field ({', '.join(PROFILE_FIELDS)})")
         if value is None:
             continue
-        if isinstance(value, str):
-            check_text(field, value, max_length=MAX_PROFILE_ARG)
+        if isinstance(value, str):  # the profile's own code, for what the edge refuses
+            try:
+                check_text(field, value, max_length=MAX_PROFILE_ARG)
+            except InvalidText as err:
+                raise InvalidProfile(field=field, reason=err.facts["reason"]) from None
         if field == "birthday":
             try:
                 day = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value).strip())
