@@ -11,8 +11,9 @@ a fresh schema in ``LOYALCODE_BENCH_POSTGRES_URL``, default the test database), 
   decode, state checks, member, redemption + ledger + balance + events, commit);
 * ``baseline``: the same database through the bare driver (sqlite3 / psycopg), the
   statements written by hand: insert redemption, insert ledger, update balance, commit;
-* ``reject``: ``Redeemer.redeem`` of forged codes with no identity (no query at all),
-  and bare ``decode_scan`` of the same codes.
+* ``reject``: ``Redeemer.redeem`` of forged codes with no identity (no query at all;
+  refused as ``identity_required`` before the decode since issue 11), and bare
+  ``decode_scan`` of the same codes.
 
 How the two are kept comparable on a shared, noisy machine:
 
@@ -309,7 +310,8 @@ def check_consistency(url: str) -> None:
 
 
 def bench_reject(n: int, repeat: int) -> dict[str, Any]:
-    """Forged codes: the Redeemer with no identity (no query), and bare decode."""
+    """Forged codes: the Redeemer with no identity (no query; since issue 11 refused as
+    ``identity_required`` before the decode), and bare decode."""
     from loyalcode.codegen.checkchar import calc_check_symbol
     from loyalcode.codegen.codec import decode_scan
     from loyalcode.codegen.codeformat import ALPHABET

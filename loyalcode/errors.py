@@ -124,6 +124,13 @@ class InvalidInput(LoyalcodeError):
     template = "{detail}"
 
 
+class InvalidText(InvalidInput):
+    """A text argument that is not text we take (too long, a control character, a lone
+    surrogate): ``invalid_input``, naming the field, never echoing the value."""
+
+    template = "Invalid {field}: {reason}."
+
+
 class InvalidDate(InvalidInput):
     code = "invalid_date"
     template = "Invalid date {value!r} for {field}: use YYYY-MM-DD."

@@ -350,8 +350,8 @@ def member_bind(
     shop: str | None = typer.Option(None, "--shop", help="A shop's member id."),
     json_out: bool = JSON,
 ) -> None:
-    """Bind a phone and/or external ids to a member; a phone held by another member
-    merges the two."""
+    """Bind a phone and/or external ids to a member (the operator vouches for the phone);
+    a member without a phone binding a phone another member holds is merged into it."""
     from loyalcode.events.settings import EventSettings
     from loyalcode.loyalty import members
     from loyalcode.loyalty.phones import PhonePolicy
@@ -366,6 +366,7 @@ def member_bind(
             identities=_identities(openid, unionid, shop),
             phones=PhonePolicy.from_config(ctx.config),
             include_phone=EventSettings.from_config(ctx.config).include_phone,
+            phone_verified=True,  # an operator's act: the customer showed the phone
         )
     if json_out:
         emit_json(result.to_dict())

@@ -23,6 +23,10 @@ def redeem(
     purchase_channel: str | None = typer.Option(
         None, "--purchase-channel", help="Channel code where the consumer says they bought."
     ),
+    phone_verified: bool = typer.Option(
+        False, "--phone-verified",
+        help="The consumer proved the phone is theirs (needed to link --openid and --phone).",
+    ),
     json_out: bool = JSON,
 ) -> None:
     """Redeem one scan for a member: points credited exactly once."""
@@ -36,6 +40,7 @@ def redeem(
             region=region,
             source=source,
             purchase_channel=purchase_channel,
+            phone_verified=phone_verified,
         )
     if json_out:
         emit_json(result.to_dict())

@@ -105,6 +105,20 @@ class PhoneRequired(RedemptionError):
     template = "Bind a phone number to earn points."
 
 
-class IdentityInUse(LoyalcodeError):
+class IdentityInUse(RedemptionError):
+    """A bind or a scan that would take an identity from a member who has a phone, merge
+    two members who each have one, or replace a member's phone: nothing changed."""
+
     code = "identity_in_use"
     template = "This {kind} belongs to another member who has a phone; bind that phone instead."
+
+
+class PhoneUnverified(RedemptionError):
+    """Linking an external id and a phone needs the caller's word (``phone_verified``)
+    that the consumer proved the phone is theirs: nothing changed."""
+
+    code = "phone_unverified"
+    template = (
+        "Verify the phone first (an SMS code, or WeChat's phone-number API): "
+        "an external id is linked to a phone only once it is verified."
+    )

@@ -38,10 +38,11 @@ from loyalcode.loyalty.errors import (
     PhoneRequired,
     ProfileIncomplete,
 )
-from loyalcode.loyalty.lock import lock_member
+from loyalcode.loyalty.lock import MAX_ID, lock_member
 from loyalcode.loyalty.moments import emit_moment
 from loyalcode.loyalty.profile import profile_of
 from loyalcode.loyalty.settings import LoyaltySettings
+from loyalcode.store.inputs import check_text, preview
 from loyalcode.store.timeutil import UtcDateTime, from_db
 
 _TS = UtcDateTime()
@@ -128,10 +129,10 @@ def add_gift(
     active: bool = True,
 ) -> GiftInfo:
     """Add a gift; :class:`GiftExists` for a SKU in use (the unique SKU decides)."""
-    sku_v = sku.strip() if isinstance(sku, str) else ""
+    sku_v = check_text("sku", sku, max_length=256).strip()
     if not sku_v or len(sku_v) > 64 or not sku_v.isprintable():
         raise InvalidInput("A gift SKU is 1 to 64 printable characters.")
-    name_v = name.strip() if isinstance(name, str) else ""
+    name_v = check_text("name", name, max_length=1024).strip()
     if not name_v or len(name_v) > 200 or not name_v.isprintable():
         raise InvalidInput("A gift name is 1 to 200 printable characters.")
     _check_whole("points", points, 1, MAX_POINTS)
@@ -153,6 +154,12 @@ def add_gift(
 
 def find_gift(conn: Connection, gift: int | str) -> GiftInfo:
     """A gift by id or SKU; :class:`GiftNotFound`."""
+    if isinstance(gift, bool) or not isinstance(gift, (int, str)):
+        raise InvalidInput("A gift is named by its id or its SKU.", field="gift")
+    if isinstance(gift, int) and not 0 < gift <= MAX_ID:
+        raise GiftNotFound(gift=gift)
+    if isinstance(gift, str):
+        check_text("gift", gift, max_length=256)
     if isinstance(gift, int) or (isinstance(gift, str) and gift.isdecimal() and len(gift) < 10):
         row = conn.execute(_typed(_GIFT_COLUMNS + "WHERE id = :id"), {"id": int(gift)}).first()
         if row is not None or isinstance(gift, int):
@@ -161,7 +168,7 @@ def find_gift(conn: Connection, gift: int | str) -> GiftInfo:
             return _gift(row)
     row = conn.execute(_typed(_GIFT_COLUMNS + "WHERE sku = :sku"), {"sku": str(gift)}).first()
     if row is None:
-        raise GiftNotFound(gift=gift)
+        raise GiftNotFound(gift=preview(gift))
     return _gift(row)
 
 
@@ -349,7 +356,9 @@ def cancel_order(
     """Cancel a placed order: refund its points (ledger kind ``gift_refund``, which puts
     them back in the lots they came from) and its stock; ``gift_cancelled`` event.
     ``order_not_found``, ``already_cancelled``."""
-    _check_whole("order", order, 1, 2**63 - 1)
+    _check_whole("order", order, 1, MAX_ID)
+    if reason is not None:
+        check_text("reason", reason, max_length=1024)
     owner = conn.execute(_ORDER_MEMBER, {"order": order}).scalar()
     if owner is None:
         raise OrderNotFound(order=order)

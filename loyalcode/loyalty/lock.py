@@ -38,7 +38,13 @@ def lock_member(conn: Connection, member_id: int) -> int:
     return _follow(conn, member_id, _BY_ID_LOCKED)  # waits for a merge, then reads its row
 
 
+#: Member ids are 32-bit integers; anything else names no member.
+MAX_ID = 2**31 - 1
+
+
 def _follow(conn: Connection, member_id: int, query: TextClause) -> int:
+    if isinstance(member_id, bool) or not isinstance(member_id, int) or not 0 < member_id <= MAX_ID:
+        raise MemberNotFound(by="this id")
     seen = 0
     while True:
         row = conn.execute(query, {"id": member_id}).first()

@@ -1,10 +1,16 @@
 """Members: identified by phone (E.164, unique across channels) and external ids.
 
-A first redemption with a new phone creates the member (``member_joined``). Binding
-a phone that another member already holds merges the two: the binding member's
-identities, ledger entries, redemptions, events and alerts move to the holder of the
-phone, its balance moves with its ledger, and its row stays behind as a tombstone
-(``merged_into_id``), so nothing is lost or counted twice (``members_merged``).
+A first redemption with a new phone creates the member (``member_joined``). A member
+without a phone (an openid only) who binds a phone that another member holds is merged
+into that member: its identities, ledger entries, redemptions, events and alerts move
+to the holder of the phone, its balance moves with its ledger, and its row stays behind
+as a tombstone (``merged_into_id``), so nothing is lost or counted twice
+(``members_merged``).
+
+The rules that keep an account its owner's (:func:`bind`): two members who each have a
+phone are never merged, a member's phone is never replaced, and an external id and a
+phone become one member's only on the caller's word that the consumer proved the phone
+is theirs (``phone_verified``).
 
 Every function takes the caller's connection; the caller owns the transaction.
 
@@ -24,24 +30,51 @@ from sqlalchemy.exc import IntegrityError
 from loyalcode.errors import InvalidInput
 from loyalcode.events import outbox as events
 from loyalcode.events.outbox import EventRef
-from loyalcode.loyalty.errors import IdentityInUse, InvalidIdentity, MemberNotFound
+from loyalcode.loyalty.errors import (
+    IdentityInUse,
+    InvalidIdentity,
+    MemberNotFound,
+    PhoneUnverified,
+)
 from loyalcode.loyalty.lock import resolve_id
 from loyalcode.loyalty.merge import merge_loyalty
 from loyalcode.loyalty.models import IDENTITY_KINDS
 from loyalcode.loyalty.phones import DEFAULT_POLICY, PhonePolicy, normalize_phone
+from loyalcode.store.inputs import check_text, preview
 from loyalcode.store.timeutil import UtcDateTime, from_db
 
 _TS = UtcDateTime()
+#: The edge caps of text arguments (generous: the field's own rule says what fits).
+MAX_PHONE_ARG = 64
+MAX_IDENTITY_ARG = 256
+
+
+def phone_arg(value: object, phones: PhonePolicy | None = None) -> str:
+    """A phone argument from a caller: checked as text at the edge (``invalid_input``),
+    then :func:`normalize_phone` under the deployment's policy (``invalid_phone``)."""
+    return normalize_phone(check_text("phone", value, max_length=MAX_PHONE_ARG), phones or DEFAULT_POLICY)
 
 
 def check_identity(kind: str, value: str) -> str:
     """An external id as stored: stripped, 1 to 128 printable characters."""
-    if kind not in IDENTITY_KINDS:
-        raise InvalidInput(f"Unknown identity kind {kind!r}: use one of {', '.join(IDENTITY_KINDS)}.")
-    text_ = value.strip() if isinstance(value, str) else ""
+    if not isinstance(kind, str) or kind not in IDENTITY_KINDS:
+        raise InvalidInput(
+            f"Unknown identity kind {preview(kind)!r}: use one of {', '.join(IDENTITY_KINDS)}.",
+            field="kind",
+        )
+    text_ = check_text(kind, value, max_length=MAX_IDENTITY_ARG).strip()
     if not text_ or len(text_) > 128 or not text_.isprintable():
         raise InvalidIdentity(kind=kind)
     return text_
+
+
+def check_identities(identities: dict[str, str] | None) -> dict[str, str]:
+    """Every external id of a call, checked (:func:`check_identity`)."""
+    if identities is None:
+        return {}
+    if not isinstance(identities, dict):
+        raise InvalidInput("Identities are a mapping of kind to value.", field="identities")
+    return {kind: check_identity(kind, value) for kind, value in identities.items()}
 
 
 # --- lookups ----------------------------------------------------------------------
@@ -73,12 +106,12 @@ def find_member(
     if member_id is not None:
         return resolve_id(conn, member_id)
     if phone is not None:
-        found = member_by_phone(conn, normalize_phone(phone, phones or DEFAULT_POLICY))
+        found = member_by_phone(conn, phone_arg(phone, phones))
         if found is None:
             raise MemberNotFound(by="this phone")
         return int(found)
-    for kind, value in (identities or {}).items():
-        found = member_by_identity(conn, kind, check_identity(kind, value))
+    for kind, value in check_identities(identities).items():
+        found = member_by_identity(conn, kind, value)
         if found is None:
             raise MemberNotFound(by=f"this {kind}")
         return int(found)
@@ -98,11 +131,9 @@ _LINK = text(
     "INSERT INTO member_identities (member_id, kind, value, created_at) "
     "VALUES (:member_id, :kind, :value, :now) ON CONFLICT (kind, value) DO NOTHING RETURNING member_id"
 ).bindparams(bindparam("now", type_=_TS))
-# Matches nothing when the member has the phone already: a concurrent bind of the same
-# phone to it committed while this one waited for the row.
-_SET_PHONE = text(
-    "UPDATE members SET phone = :phone WHERE id = :id AND (phone IS NULL OR phone <> :phone)"
-)
+# Matches nothing once the member has a phone: a concurrent bind gave it one (this one
+# or another) while this one waited for the row. A phone is never replaced.
+_SET_PHONE = text("UPDATE members SET phone = :phone WHERE id = :id AND phone IS NULL")
 _PHONE_OF = text("SELECT phone FROM members WHERE id = :id")
 
 
@@ -158,7 +189,7 @@ MERGE_MOVES: list[tuple[str, str]] = [
 ]
 
 _LOCK_PAIR = text(
-    "SELECT id, balance, earned_total, merged_into_id FROM members WHERE id IN (:a, :b) "
+    "SELECT id, phone, balance, earned_total, merged_into_id FROM members WHERE id IN (:a, :b) "
     "ORDER BY id"
 )
 _ABSORB = text(
@@ -195,9 +226,13 @@ def merge(conn: Connection, absorbed: int, into: int, now: dt.datetime) -> Event
                 return None
 
 
-def _merge(conn: Connection, absorbed: int, into: int, now: dt.datetime) -> EventRef:
+def _merge(
+    conn: Connection, absorbed: int, into: int, now: dt.datetime, phoneless: bool = False
+) -> EventRef:
     """:func:`merge` of two members that are still live once their rows are locked,
-    else :class:`_Raced` (nothing written)."""
+    else :class:`_Raced` (nothing written). ``phoneless``: the absorbed member must
+    still have no phone then (a bind decided so before the lock; a concurrent bind may
+    have given it one since, and two members with a phone are never merged)."""
     if absorbed == into:
         raise InvalidInput("A member cannot be merged into itself.")
     lock = _LOCK_PAIR
@@ -206,6 +241,8 @@ def _merge(conn: Connection, absorbed: int, into: int, now: dt.datetime) -> Even
     rows = {r.id: r for r in conn.execute(lock, {"a": absorbed, "b": into})}
     # Locking waited for any merge that held them, and read their rows as it left them.
     if rows[absorbed].merged_into_id is not None or rows[into].merged_into_id is not None:
+        raise _Raced()
+    if phoneless and rows[absorbed].phone is not None:
         raise _Raced()
     moved, earned = int(rows[absorbed].balance), int(rows[absorbed].earned_total)
     counts: dict[str, int] = {}
@@ -250,6 +287,99 @@ class BindResult:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What a bind will do, decided from what it read (see :func:`check_bind`)."""
+
+    subject: int | None  # the member named (by id, else by an external id it holds)
+    holder: int | None  # the member holding the phone
+    final: int | None  # the member that ends with everything (None: a new one)
+    set_phone: bool  # the subject (phone-less) gets the phone no one holds
+    absorb: bool  # the subject (phone-less) is merged into the phone's holder
+
+
+def _owner_phone(conn: Connection, member: int) -> str | None:
+    return conn.execute(_PHONE_OF, {"id": member}).scalar()  # type: ignore[no-any-return]
+
+
+def _plan(
+    conn: Connection,
+    e164: str | None,
+    member_id: int | None,
+    ids: dict[str, str],
+    phone_verified: bool,
+) -> _Plan:
+    """Decide a bind from what is there now, or refuse it (nothing written):
+
+    * a member who has a phone is never given another one, nor merged into another
+      member (``identity_in_use``);
+    * an external id held by another member who has a phone stays theirs
+      (``identity_in_use``);
+    * when the bind makes a phone and an external id one member's that were not
+      (linking an id to a member with a phone, or to a new member created with the
+      phone; giving a phone-less member the phone; merging it into the phone's holder),
+      the caller must vouch that the phone was verified (``phone_unverified``).
+    """
+    subject = resolve_id(conn, member_id) if member_id is not None else None
+    owners = {kind: member_by_identity(conn, kind, value) for kind, value in ids.items()}
+    named_by = None
+    if subject is None:
+        for kind, owner in owners.items():
+            if owner is not None:
+                subject, named_by = int(owner), kind
+                break
+    holder = member_by_phone(conn, e164) if e164 is not None else None
+    subject_phone = _owner_phone(conn, subject) if subject is not None else None
+
+    if e164 is not None:
+        if subject is not None and subject != holder and subject_phone is not None:
+            if named_by is not None:
+                raise IdentityInUse(kind=named_by)
+            raise IdentityInUse(
+                "This member has another phone: a phone is never replaced, and two members "
+                "who each have a phone are never merged.",
+                kind="phone",
+            )
+        final = holder if holder is not None else subject
+        final_phone: str | None = e164
+    else:
+        final, final_phone = subject, subject_phone
+    for kind, owner in owners.items():
+        if (owner is not None and owner not in (final, subject)
+                and _owner_phone(conn, int(owner)) is not None):
+            raise IdentityInUse(kind=kind)
+    joins_phone = final_phone is not None and (
+        any(owner is None or owner != final for owner in owners.values())
+        or (e164 is not None and subject is not None and subject != holder)
+    )
+    if joins_phone and not phone_verified:
+        raise PhoneUnverified()
+    return _Plan(
+        subject=subject,
+        holder=holder,
+        final=final,
+        set_phone=e164 is not None and holder is None and subject is not None,
+        absorb=e164 is not None and holder is not None and subject not in (None, holder),
+    )
+
+
+def check_bind(
+    conn: Connection,
+    *,
+    phone: str | None = None,
+    member_id: int | None = None,
+    identities: dict[str, str] | None = None,
+    phone_verified: bool = False,
+    phones: PhonePolicy | None = None,
+) -> None:
+    """Raise what :func:`bind` of these arguments would refuse now (``identity_in_use``,
+    ``phone_unverified``, bad input), writing nothing: for a caller that must answer a
+    refusal before it does other work (the scan decides it before the code's state, so
+    that the answer says nothing about the code)."""
+    e164 = phone_arg(phone, phones) if phone is not None else None
+    _plan(conn, e164, member_id, check_identities(identities), phone_verified)
+
+
 def bind(
     conn: Connection,
     *,
@@ -260,18 +390,25 @@ def bind(
     via: str = "bind",
     phones: PhonePolicy | None = None,
     include_phone: bool = False,
+    phone_verified: bool = False,
 ) -> BindResult:
     """Bind a phone and/or external ids to one member.
 
     The member is the one named by ``member_id``, else the holder of the first given
-    external id that exists, else the holder of the phone, else a new member. If the
-    phone belongs to another member, the two are merged into the phone's holder. An
-    external id held by another member without a phone is merged in the same way;
-    one held by a member with a phone is :class:`IdentityInUse`. Events carry the
-    phone only when ``include_phone`` (``[events] include_phone``).
+    external id that exists, else the holder of the phone, else a new member. A member
+    without a phone that binds a phone another member holds is merged into the phone's
+    holder; an external id held by another member without a phone is merged in the same
+    way. Refusals (nothing changed once the caller rolls back), by :func:`_plan`:
+    ``identity_in_use`` (an id held by a member with a phone, a member with a phone given
+    another, two members with a phone merged) and ``phone_unverified``: a phone and an
+    external id become one member's only with ``phone_verified=True``, the caller's word
+    that the consumer proved the phone is theirs (an SMS one-time code, or WeChat's
+    phone-number API; an operator binding for a customer who showed it). Events carry
+    the phone only when ``include_phone`` (``[events] include_phone``).
     """
-    e164 = normalize_phone(phone, phones or DEFAULT_POLICY) if phone is not None else None
-    ids = {k: check_identity(k, v) for k, v in (identities or {}).items()}
+    e164 = phone_arg(phone, phones) if phone is not None else None
+    ids = check_identities(identities)
+    check_text("via", via, max_length=32)
     if e164 is None and not ids and member_id is None:
         raise InvalidInput("Give a phone or an external id to bind.")
     raised: list[EventRef] = []
@@ -279,43 +416,39 @@ def bind(
     merged_from: int | None = None
     while True:
         try:
-            subject: int | None = resolve_id(conn, member_id) if member_id is not None else None
+            plan = _plan(conn, e164, member_id, ids, phone_verified)
+            subject = plan.final
             if subject is None:
-                for kind, value in ids.items():
-                    subject = member_by_identity(conn, kind, value)
-                    if subject is not None:
-                        break
-            holder = member_by_phone(conn, e164) if e164 is not None else None
-
-            if subject is None and holder is None:
                 subject, joined = create_member(conn, e164, now, via, include_phone=include_phone)
                 raised.extend(joined)
                 created = created or bool(joined)  # no event: a concurrent first scan made it
-            elif subject is None:
-                subject = holder
-            elif holder is not None and holder != subject:
-                raised.append(_merge(conn, absorbed=subject, into=holder, now=now))
-                merged_from, subject = subject, holder
-            elif e164 is not None and holder is None:
-                previous = conn.execute(_PHONE_OF, {"id": subject}).scalar()
+            elif plan.absorb:
+                assert plan.subject is not None and plan.holder is not None
+                raised.append(
+                    _merge(conn, absorbed=plan.subject, into=plan.holder, now=now, phoneless=True)
+                )
+                merged_from = plan.subject
+            elif plan.set_phone:
+                assert e164 is not None
                 _set_phone(conn, subject, e164)
                 raised.append(
                     events.emit(
                         conn,
                         "phone_bound",
                         subject,
-                        _facts(subject, e164, include_phone, replaced=previous is not None),
+                        _facts(subject, e164, include_phone, replaced=False),
                         now,
                     )
                 )
-            assert subject is not None
 
             for kind, value in ids.items():
                 owner = link_identity(conn, subject, kind, value, now)
                 if owner != subject:
-                    if conn.execute(_PHONE_OF, {"id": owner}).scalar() is not None:
+                    # phone-less when the plan looked (else refused); one that got a
+                    # phone since makes the merge raise _Raced, and the plan refuses
+                    if _owner_phone(conn, owner) is not None:
                         raise IdentityInUse(kind=kind)
-                    raised.append(_merge(conn, absorbed=owner, into=subject, now=now))
+                    raised.append(_merge(conn, absorbed=owner, into=subject, now=now, phoneless=True))
                     merged_from = owner
             return BindResult(
                 member=subject, created=created, merged_from=merged_from, events=tuple(raised)
@@ -323,9 +456,8 @@ def bind(
         except _Raced:
             # A merge of one of them, or a bind of the phone, committed while this one
             # waited: decide again from what is there now (each time round follows a
-            # commit that merged members or bound the phone, so this ends).
+            # commit that merged members or bound a phone, so this ends).
             continue
-
 
 def _set_phone(conn: Connection, member: int, phone: str) -> None:
     """Give a member the phone no one held when the bind looked, else :class:`_Raced`.

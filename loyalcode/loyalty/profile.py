@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Date, bindparam, text
 
+from loyalcode.errors import InvalidText
 from loyalcode.events.outbox import EventRef
 from loyalcode.loyalty import points
 from loyalcode.loyalty.errors import InvalidProfile, PhoneRequired
@@ -24,6 +25,7 @@ from loyalcode.loyalty.lock import lock_member, resolve_id
 from loyalcode.loyalty.models import GENDERS
 from loyalcode.loyalty.moments import emit_moment
 from loyalcode.loyalty.settings import PROFILE_FIELDS, LoyaltySettings
+from loyalcode.store.inputs import check_text, preview
 from loyalcode.store.timeutil import UtcDateTime, from_db
 
 _TS = UtcDateTime()
@@ -35,6 +37,10 @@ _GENDER_WORDS = {
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 
 
+#: The edge cap of a profile value (each field's own rule says what fits).
+MAX_PROFILE_ARG = 1024
+
+
 def clean_fields(values: dict[str, Any], today: dt.date) -> dict[str, Any]:
     """Validated profile values (``None`` means "leave as it is"); :class:`InvalidProfile`.
 
@@ -44,9 +50,15 @@ def clean_fields(values: dict[str, Any], today: dt.date) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for field, value in values.items():
         if field not in PROFILE_FIELDS:
-            raise InvalidProfile(field=field, reason=f"not a profile field ({', '.join(PROFILE_FIELDS)})")
+            raise InvalidProfile(field=preview(field),
+                                 reason=f"not a profile field ({', '.join(PROFILE_FIELDS)})")
         if value is None:
             continue
+        if isinstance(value, str):  # the profile's own code, for what the edge refuses
+            try:
+                check_text(field, value, max_length=MAX_PROFILE_ARG)
+            except InvalidText as err:
+                raise InvalidProfile(field=field, reason=err.facts["reason"]) from None
         if field == "birthday":
             try:
                 day = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value).strip())

@@ -2,8 +2,8 @@
 imports to switch on them.
 
 ``malformed``, ``typo`` and ``forged`` come from the codec (no database involved);
-``invalid_phone`` and ``phone_required`` from the member rules of
-:mod:`loyalcode.loyalty`; the rest are decided against the database by the scan. All
+``invalid_phone``, ``phone_required``, ``phone_unverified`` and ``identity_in_use``
+from the member rules of :mod:`loyalcode.loyalty`; the rest are decided against the database by the scan. All
 are re-exported here. Messages come from fixed templates: none holds
 the scanned text, a code, or a phone number.
 """
@@ -14,7 +14,7 @@ from typing import Any
 
 from loyalcode.codegen.errors import CodeTypo, ForgedCode, MalformedCode
 from loyalcode.errors import LoyalcodeError, RedemptionError
-from loyalcode.loyalty.errors import InvalidPhone, PhoneRequired
+from loyalcode.loyalty.errors import IdentityInUse, InvalidPhone, PhoneRequired, PhoneUnverified
 
 
 class UnknownCode(RedemptionError):
@@ -61,6 +61,14 @@ class AlreadyRedeemed(RedemptionError):
         self.same_member = same_member
 
 
+class IdentityRequired(RedemptionError):
+    """A scan that names no phone, openid or source: no one to credit, and no throttle
+    bucket to count it in, so it is refused before the code is looked at."""
+
+    code = "identity_required"
+    template = "Name the scanner: a phone, an openid or a source (an IP or device id)."
+
+
 class Throttled(RedemptionError):
     code = "throttled"
     template = "Too many failed attempts: try again in {retry_after} seconds."
@@ -85,6 +93,9 @@ def error_codes() -> dict[str, type[LoyalcodeError]]:
         PhoneRequired,
         Throttled,
         InvalidPhone,
+        IdentityRequired,
+        IdentityInUse,
+        PhoneUnverified,
     ]
     return {c.code: c for c in classes}
 
@@ -95,12 +106,15 @@ __all__ = [
     "CodeTypo",
     "Expired",
     "ForgedCode",
+    "IdentityInUse",
+    "IdentityRequired",
     "InvalidPhone",
     "LoyalcodeError",
     "MalformedCode",
     "NotActivated",
     "NotYetValid",
     "PhoneRequired",
+    "PhoneUnverified",
     "RedemptionError",
     "Throttled",
     "UnknownCode",

@@ -7,11 +7,15 @@ balance and the ``points_earned`` event are one statement with data-modifying CT
 autocommit mode a single statement is its own transaction, so there is no BEGIN or
 COMMIT round trip: four round trips become one.
 
-The statement writes only when every check passes. Otherwise it writes nothing and
-returns no result, and :class:`~loyalcode.redemption.redeem.Redeemer` takes the full
-path, which re-reads the state and raises the precise outcome (``already_redeemed``
-with its clone alert, ``throttled``, ``not_activated``, a new member, a diversion
-alert, a tier upgrade, ...). So this module adds speed, never a new outcome.
+The statement reads the throttle first and returns it on every call: a throttled
+identity's scan ends here, with the same statement and the same work for every code
+(the code's lookups are skipped once it throttles; a scan that did not decode is run
+with serial -1), so the answer is no timing oracle. Otherwise the statement writes only
+when every check passes; else it writes nothing, and
+:class:`~loyalcode.redemption.redeem.Redeemer` takes the full path, which re-reads the
+state and raises the precise outcome (``already_redeemed`` with its clone alert,
+``not_activated``, a new member, a diversion alert, a tier upgrade, ...). So this
+module adds speed, and the throttle's answer, never another outcome.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import datetime as dt
 import threading
 from typing import Any
 
-from loyalcode.channels.sql import BATCH_COLUMNS, BATCH_FROM
+from loyalcode.channels.sql import BATCH_COLUMNS
 from loyalcode.events.outbox import EventRef
 from loyalcode.loyalty.sql import OPENID_MEMBER, PHONE_MEMBER_JOIN
 from loyalcode.loyalty.tiers import WINDOW_SUM
@@ -30,9 +34,9 @@ from loyalcode.redemption.kept import KeptSet
 from loyalcode.store.sql import render
 
 _STATE = (
-    "WITH s AS MATERIALIZED (SELECT "
-    "({throttled}) AS throttled_since, pm.id AS member_id, "
-    f"{OPENID_MEMBER}, {BATCH_COLUMNS}{{tier_columns}} {BATCH_FROM}{PHONE_MEMBER_JOIN}"
+    "WITH {throttle_cte}, s AS MATERIALIZED (SELECT "
+    f"{throttle.THROTTLED} AS throttled_since, pm.id AS member_id, "
+    f"{OPENID_MEMBER}, {BATCH_COLUMNS}{{tier_columns}} {{state_from}}{PHONE_MEMBER_JOIN}"
     "{tier_join}), "
     "k AS (SELECT s.*, {credited} AS credited, {tier_name} AS tier_name FROM s "
     "WHERE s.throttled_since IS NULL AND s.member_id IS NOT NULL "
@@ -68,12 +72,15 @@ _STATE = (
     # What only the newest row tells: a tombstone or a forgotten member (r written, u
     # not: a merge or an erasure committed while this waited for the row), or an upgrade the
     # snapshot could not see coming. Either undoes the whole statement (0007's function
-    # raises), and the full path decides.
-    "SELECT (SELECT balance FROM u), (SELECT id FROM e), k.member_id, k.batch_id, k.sku, "
-    "k.credited, k.channel_code, k.channel_region, "
-    "CASE WHEN EXISTS (SELECT 1 FROM r) AND NOT EXISTS (SELECT 1 FROM u) "
+    # raises), and the full path decides. One row always: the throttle's answer, read
+    # first, is the scan's answer when it throttles (whatever the code).
+    "SELECT s.throttled_since, (SELECT balance FROM u), (SELECT id FROM e), k.member_id, "
+    "k.batch_id, k.sku, k.credited, k.channel_code, k.channel_region, "
+    "CASE WHEN k.member_id IS NULL THEN NULL "
+    "WHEN EXISTS (SELECT 1 FROM r) AND NOT EXISTS (SELECT 1 FROM u) "
     "THEN loyalcode_fall_back('the member was merged') "
-    "WHEN {upgrade_reached} THEN loyalcode_fall_back('a tier is reached') END FROM k"
+    "WHEN {upgrade_reached} THEN loyalcode_fall_back('a tier is reached') END "
+    "FROM s LEFT JOIN k ON true"
 )
 
 def _literal(text: str) -> str:
@@ -93,12 +100,13 @@ def build_sql(tiers: Any | None, include_phone: bool = False) -> str:
     name can never be taken for a parameter.
     """
     template = render(_STATE, pg=True)
-    throttled = render(throttle.THROTTLED_SINCE, pg=True)
+    state_from = render(throttle.state_from(), pg=True)
+    throttle_cte = render(throttle.throttle_cte(), pg=True)
     phone_field = _PHONE_FIELD if include_phone else ""
     if tiers is None:
         return template.format(
-            throttled=throttled, phone_field=phone_field, tier_columns="", tier_join="",
-            credited="s.points",
+            throttle_cte=throttle_cte, state_from=state_from, phone_field=phone_field, tier_columns="",
+            tier_join="", credited="s.points",
             tier_name="CAST(NULL AS text)", no_upgrade="", upgrade_reached="false",
         )
     levels = tiers.settings.tiers
@@ -123,7 +131,8 @@ def build_sql(tiers: Any | None, include_phone: bool = False) -> str:
     next_of_k = case(next_threshold, row="k")
     window_sum_of_k = render(WINDOW_SUM.format(member="k.member_id"), pg=True)
     return template.format(
-        throttled=throttled,
+        throttle_cte=throttle_cte,
+        state_from=state_from,
         phone_field=phone_field,
         tier_columns=", " + render(tiers.STATE_COLUMNS, pg=True),
         tier_join=tiers.STATE_JOIN,
@@ -192,19 +201,22 @@ class PgFastPath:
         when: dt.datetime,
         today: dt.date,
         ts: float,
-    ) -> tuple[int, int, int, int, str, int, str, str | None] | None:
-        """``(balance, event id, member, batch, sku, points, channel, channel region)``
-        when the scan was credited, or ``None`` (nothing written: take the full path).
-
-        ``source`` is as the redemption keeps it; ``ids`` are the scan's identities as
-        the throttle keys them (:func:`~loyalcode.redemption.throttle.keyed`)."""
+    ) -> tuple[Any, ...] | None:
+        """``(throttled since, balance, event id, member, batch, sku, points, channel,
+        channel region)``: throttled when the first is not ``None`` (nothing read of the
+        code), credited when the balance is not ``None``, else nothing was written and
+        the full path decides. ``None``: the statement undid itself, or the connection
+        broke (the full path reports what is wrong). ``serial`` is -1 for a scan that
+        does not decode (only the throttle's answer can come of it). ``source`` is as
+        the redemption keeps it; ``ids`` are the scan's identities as the throttle keys
+        them (:func:`~loyalcode.redemption.throttle.keyed`)."""
         import psycopg
 
         params = {
-            **throttle.params(ids),
             "phone": phone,
             "openid": openid,
             "source": source,
+            **throttle.params(ids),
             "limit": self._limit,
             "cutoff": ts - self._window,
             "serial": serial,
@@ -224,9 +236,7 @@ class PgFastPath:
                 # other threads' in use; the full path reports what is wrong.
                 self._local.conn = self._local.cur = self._local.kept = None
             return None  # (or the statement undid itself: the connection is fine)
-        if row is None or row[0] is None:
-            return None
-        return row[:8]  # type: ignore[no-any-return]
+        return tuple(row[:9])
 
 
 def _close_quietly(conn: Any) -> None:

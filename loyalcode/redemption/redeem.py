@@ -2,22 +2,27 @@
 
 :meth:`Redeemer.redeem` does, in this order of outcomes::
 
-    throttle check (a throttled identity gets ``throttled``, valid code or not)
-    → normalise → check character → tag           (no database: malformed/typo/forged)
+    every argument checked at the edge             (invalid_input, invalid_phone, ...)
+    → a phone, an openid or a source named         (identity_required)
+    → normalise → check character → tag           (no database yet; the outcome waits)
+    → the throttle, first in the state query       (throttled: whatever the code)
+    → malformed/typo/forged from the decode
+    → the purchase channel, the member rules       (channel_not_found, identity_in_use,
+                                                     phone_unverified: nothing about the code)
     → batch by serial range                        (unknown)
     → batch void, window, activation               (batch_void, not_yet_valid, expired, not_activated)
     → member by phone (created on a first scan) or openid (phone_required)
     → INSERT the redemption, unique serial         (already_redeemed)
     → ledger entry, balance, events                — one transaction
 
-Failures that count against the throttle (malformed, typo, forged, unknown) bump the
-identity's counter in a transaction of their own, and a clone alert is recorded the
-same way, so raising the error never rolls them back.
-
-The code is decoded before the throttle is read, but the throttle decides the answer
-first: a throttled identity gets ``throttled`` whatever the code, so the throttle is
-no oracle. Written for speed: plain SQL compiled once, one query for every state
-check, no ORM object per scan, the key loaded once per :class:`Redeemer`.
+The throttle is no oracle: the state query reads it before anything of the code (the
+code's lookups are skipped once it throttles), so a throttled identity gets the same
+``throttled`` after the same work for a genuine, forged, malformed or redeemed code.
+Failures (:mod:`~loyalcode.redemption.throttle` lists them) are counted in the scan's
+transaction, which commits the count before the error is raised; a clone alert and its
+count are written in a transaction of their own. Written for speed: plain SQL compiled
+once, one query for every state check, no ORM object per scan, the key loaded once per
+:class:`Redeemer`.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ from sqlalchemy import Connection, bindparam, exc, text
 from loyalcode.channels.aggregation import place_of
 from loyalcode.channels.errors import ChannelNotFound
 from loyalcode.channels.regions import RegionList, contains, normalize_region
-from loyalcode.channels.sql import BATCH_COLUMNS, BATCH_FROM
+from loyalcode.channels.sql import BATCH_COLUMNS
 from loyalcode.codegen.codec import decode_scan
 from loyalcode.codegen.errors import CodeTypo, ForgedCode, MalformedCode
 from loyalcode.errors import InvalidInput
@@ -54,6 +59,7 @@ from loyalcode.redemption.errors import (
     AlreadyRedeemed,
     BatchVoidScan,
     Expired,
+    IdentityRequired,
     NotActivated,
     NotYetValid,
     Throttled,
@@ -65,11 +71,17 @@ from loyalcode.redemption.kept import KeptSet
 from loyalcode.redemption.settings import RedemptionSettings
 from loyalcode.store import db
 from loyalcode.store.context import Context, open_context
+from loyalcode.store.inputs import check_text, preview
 from loyalcode.store.sql import render
 from loyalcode.store.timeutil import UtcDateTime, sqlite_stamp, utc
 
 _TS = UtcDateTime()
 MAX_SOURCE = 128
+#: Edge caps of the scan's other text arguments (the field's own rule says what fits).
+MAX_REGION_ARG = 16
+MAX_CHANNEL_ARG = 64
+#: A serial no code has: what the state query looks up for a scan that did not decode.
+NO_SERIAL = -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,9 +145,10 @@ class RedemptionResult:
 #: phone and the openid name (with the phone's member's balance), the batch whose range
 #: holds the serial, and the newest activation covering it with its channel.
 _STATE = (
-    "SELECT ({throttled}) AS throttled_since, pm.id AS phone_member, "
+    "WITH {throttle_cte} "
+    f"SELECT {throttle.THROTTLED} AS throttled_since, pm.id AS phone_member, "
     f"pm.balance AS phone_balance, {{openid_member}}, {BATCH_COLUMNS}{{tier_columns}} "
-    f"{BATCH_FROM}{PHONE_MEMBER_JOIN}{{tier_join}}"
+    f"{{state_from}}{PHONE_MEMBER_JOIN}{{tier_join}}"
 )
 
 # The UNIQUE serial is the exactly-once guard: the insert either creates the row or
@@ -234,7 +247,8 @@ def _state_sql(tiers: EarnHook | None, kinds: tuple[str, ...] = throttle.KINDS) 
     """:data:`_STATE` for a scan naming identities of these ``kinds``, with the tier
     columns of the phone's member when tiers are on."""
     parts = {
-        "throttled": throttle.throttled_since_sql(kinds),
+        "throttle_cte": throttle.throttle_cte(kinds),
+        "state_from": throttle.state_from(),
         # a scan without an openid has no openid member to look up
         "openid_member": OPENID_MEMBER if "openid" in kinds else "NULL AS openid_member",
         "tier_columns": f", {tiers.STATE_COLUMNS}" if tiers is not None else "",
@@ -256,8 +270,13 @@ def _close_quietly(conn: Connection) -> None:
         conn.close()
 
 
-class _UnknownSerial(Exception):
-    """Internal: the serial is in no batch (counted as a failure outside the tx)."""
+class _Failed(Exception):
+    """Internal: a refusal that counts against the throttle (counted, then raised, by
+    the transaction around :meth:`Redeemer._redeem`)."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__()
+        self.error = error
 
 
 class _MemberMerged(Exception):
@@ -400,43 +419,65 @@ class Redeemer:
         region: str | None = None,
         source: str | None = None,
         purchase_channel: str | None = None,
+        phone_verified: bool = False,
         now: dt.datetime | None = None,
     ) -> RedemptionResult:
         """Redeem one scan (a QR payload URL or a typed code) for a member.
 
         ``phone`` (any common format; China by default) identifies the member, who
         is created on a first scan; ``openid`` alone works for a member who has bound
-        a phone, else ``phone_required``. ``region`` is where the scan happened (GB/T
-        2260), ``source`` an IP or device id (its own throttle bucket),
-        ``purchase_channel`` a channel code the consumer names. ``now`` is for tests.
+        a phone, else ``phone_required``. ``phone_verified=True`` is the caller's word
+        that the consumer proved the phone is theirs (an SMS one-time code, WeChat's
+        phone-number API): without it a scan never links an openid and a phone
+        (``phone_unverified``). ``region`` is where the scan happened (GB/T 2260),
+        ``source`` an IP or device id (its own throttle bucket), ``purchase_channel``
+        a channel code the consumer names. A scan must name a phone, an openid or a
+        source (``identity_required``). ``now`` is for tests.
 
         Returns a :class:`RedemptionResult`; raises a
-        :class:`~loyalcode.codegen.errors.RedemptionError` subclass per refusal.
+        :class:`~loyalcode.codegen.errors.RedemptionError` subclass per refusal, and
+        the typed ``invalid_input`` (naming the field) for an argument that is no text
+        we take.
         """
-        e164 = members.normalize_phone(phone, self._phones) if phone is not None else None
+        e164 = members.phone_arg(phone, self._phones) if phone is not None else None
         openid_v = members.check_identity("openid", openid) if openid is not None else None
         source_v = _check_source(source)
-        scan_region = normalize_region(region, self._regions) if region is not None else None
+        scan_region = (
+            normalize_region(check_text("region", region, max_length=MAX_REGION_ARG), self._regions)
+            if region is not None
+            else None
+        )
+        channel_v = (
+            check_text("purchase_channel", purchase_channel, max_length=MAX_CHANNEL_ARG).strip()
+            if purchase_channel is not None
+            else None
+        )
+        ids = throttle.identities(e164, openid_v, source_v)
+        if not ids:  # no bucket to count in, and no member to credit either
+            raise IdentityRequired()
         # Hashed once (F4): the throttle's keys, and the source a redemption keeps.
-        ids = throttle.keyed(self._keyring, throttle.identities(e164, openid_v, source_v))
+        ids = throttle.keyed(self._keyring, ids)
         kept_source = source_v if self._keep_source or source_v is None else dict(ids)["source"]
-
+        # Decoded before the throttle is read (the common scan needs its serial in the
+        # one statement), but its outcome waits for the throttle's answer.
+        refusal: Exception | None = None
         try:
             serial = decode_scan(self._keyring, scan)[1]
-        except (MalformedCode, CodeTypo, ForgedCode):
-            if ids:  # raises Throttled instead when throttled
-                self._count_failure(ids, utc(now).timestamp())
-            raise
+        except (MalformedCode, CodeTypo, ForgedCode) as err:
+            serial, refusal = NO_SERIAL, err
         when = utc(now)
         ts = when.timestamp()
 
-        if self._fast is not None and e164 is not None and purchase_channel is None:
+        if self._fast is not None and e164 is not None and channel_v is None:
             done = self._fast.try_credit(
                 serial=serial, phone=e164, openid=openid_v, source=kept_source, ids=ids,
                 scan_region=scan_region, when=when, today=when.astimezone(self._tz).date(), ts=ts,
             )
-            if done is not None:
-                balance, event_id, member, batch_id, sku, points, channel, channel_region = done
+            if done is not None and done[0] is not None:
+                raise Throttled(retry_after=self._retry_after(float(done[0]), ts))
+            if done is not None and done[1] is not None:
+                (_, balance, event_id, member, batch_id, sku, points, channel,
+                 channel_region) = done
                 return RedemptionResult(
                     points=int(points), balance=int(balance), batch=int(batch_id), sku=sku,
                     channel=channel, diversion=False, scan_region=scan_region,
@@ -445,33 +486,46 @@ class Redeemer:
                 )
 
         conn = self._connection()
-        args = (conn, serial, e164, openid_v, kept_source, scan_region, purchase_channel,
-                when, ts, ids)
+        args = (conn, serial, refusal, e164, openid_v, kept_source, scan_region, channel_v,
+                phone_verified, when, ts, ids)
         try:
             try:
                 if self._pg:
                     return self._pg_transaction(conn, args)
                 return self._sqlite_transaction(conn, args)
-            except _UnknownSerial:
-                if ids:
-                    with conn.begin():
-                        throttle.record_failure(conn, ids, ts, self._window)
-                raise UnknownCode() from None
             except _CloneAttempt as clone:
                 with conn.begin():
                     self._clone_alert(conn, clone, when)
+                    over = throttle.record_failure(conn, ids, ts, self._window, self._limit)
+                if over is not None:
+                    raise Throttled(retry_after=self._retry_after(over, ts)) from None
                 raise AlreadyRedeemed(same_member=False) from None
         except self._db_errors as err:
             raise self._broken(conn, err) from None
 
+    def _counted(self, conn: Connection, failed: _Failed, ids: throttle.Identities,
+                 ts: float) -> Exception:
+        """Count a failure in the scan's transaction; the error to raise once it commits
+        (``throttled`` when this failure is beyond the limit: concurrent scans that all
+        read the throttle before any of them counted)."""
+        over = throttle.record_failure(conn, ids, ts, self._window, self._limit)
+        if over is not None:
+            return Throttled(retry_after=self._retry_after(over, ts))
+        return failed.error
+
     def _pg_transaction(self, conn: Connection, args: tuple[Any, ...]) -> RedemptionResult:
         """:meth:`_redeem` in a transaction, redone from the state query when the member
         was merged into another while the scan waited for its row (each time round
-        follows a merge that committed, so this ends)."""
+        follows a merge that committed, so this ends). A counted failure commits."""
+        ids, ts = args[-1], args[-2]
         while True:
             try:
                 with conn.begin():
-                    return self._redeem(*args)
+                    try:
+                        return self._redeem(*args)
+                    except _Failed as failed:
+                        error = self._counted(conn, failed, ids, ts)
+                raise error
             except _MemberMerged:
                 continue
 
@@ -479,14 +533,18 @@ class Redeemer:
         """:meth:`_redeem` in a transaction begun and committed on the sqlite3 driver.
 
         SQLAlchemy's begin/commit cost about a sixth of a SQLite redemption. When the
-        rare branches (a new member, a merge, a tier change) use the SQLAlchemy
-        connection, it joins this transaction (the engine's "begin" hook sees the
-        driver already in one) and the commit goes through SQLAlchemy instead.
+        rare branches (a new member, a merge, a tier change, a failure counted) use the
+        SQLAlchemy connection, it joins this transaction (the engine's "begin" hook sees
+        the driver already in one) and the commit goes through SQLAlchemy instead.
         """
         raw = self._local.raw
         self._local.cursor.execute("BEGIN IMMEDIATE")  # the kept cursor: no new one per scan
+        error: Exception | None = None
         try:
-            result = self._redeem(*args)
+            try:
+                result = self._redeem(*args)
+            except _Failed as failed:
+                error = self._counted(conn, failed, args[-1], args[-2])
         except BaseException:
             if conn.in_transaction():
                 conn.rollback()
@@ -497,19 +555,9 @@ class Redeemer:
             conn.commit()
         else:
             raw.commit()
+        if error is not None:
+            raise error
         return result
-
-    def _count_failure(self, ids: throttle.Identities, ts: float) -> None:
-        """Throttle check, then count the failure, in one transaction of its own."""
-        conn = self._connection()
-        try:
-            with conn.begin():
-                since = throttle.throttled_since(conn, ids, ts, self._limit, self._window)
-                if since is not None:
-                    raise Throttled(retry_after=self._retry_after(since, ts))
-                throttle.record_failure(conn, ids, ts, self._window)
-        except self._db_errors as err:
-            raise self._broken(conn, err) from None
 
     def _retry_after(self, since: float, ts: float) -> int:
         return max(1, math.ceil(since + self._window - ts))
@@ -518,11 +566,13 @@ class Redeemer:
         self,
         conn: Connection,
         serial: int,
+        refusal: Exception | None,
         e164: str | None,
         openid: str | None,
         source: str | None,
         scan_region: str | None,
         purchase_channel: str | None,
+        phone_verified: bool,
         when: dt.datetime,
         ts: float,
         ids: throttle.Identities,
@@ -531,43 +581,54 @@ class Redeemer:
         (a keyed hash unless ``keep_source``); ``ids`` are the throttle's keyed identities."""
         sql = self._sql
         cur = self._local.cursor
-        params = {**throttle.params(ids), "phone": e164, "openid": openid, "limit": self._limit,
-                  "cutoff": ts - self._window, "serial": serial}
+        params = {"phone": e164, "openid": openid, "limit": self._limit,
+                  "cutoff": ts - self._window, "serial": serial, **throttle.params(ids)}
         bits = (e164 is not None) | (openid is not None) << 1 | (source is not None) << 2
         cur.execute(self._state[bits], params)
         row = cur.fetchone()
         (throttled_since, phone_member, phone_balance, openid_member, batch_id, serial_end, sku,
          points, status, redeem_from, redeem_until, channel_id, channel_code,
          channel_region) = row[:14]
-        if throttled_since is not None:
+        # --- what says nothing about the code: the throttle, the decode, the arguments ---
+        if throttled_since is not None:  # nothing of the code was read
             raise Throttled(retry_after=self._retry_after(float(throttled_since), ts))
-        if batch_id is None or serial >= serial_end:
-            raise _UnknownSerial()
-        if status == "void":
-            raise BatchVoidScan()
-        if redeem_from is not None or redeem_until is not None:
-            today = when.astimezone(self._tz).date()
-            redeem_from, redeem_until = _as_date(redeem_from), _as_date(redeem_until)
-            if redeem_from is not None and today < redeem_from:
-                raise NotYetValid(redeem_from=redeem_from.isoformat())
-            if redeem_until is not None and today > redeem_until:
-                raise Expired(redeem_until=redeem_until.isoformat())
-        if status == "closed":
-            raise Expired(redeem_until="the batch was closed")
-        if channel_id is None or status == "created":
-            raise NotActivated()
-
-        purchase_id, reasons = None, []
-        if scan_region and channel_region and not contains(channel_region, scan_region):
-            reasons.append("region")
+        if refusal is not None:
+            raise _Failed(refusal)
+        purchase_id, within = None, True
         if purchase_channel is not None:
             cur.execute(sql["purchase_channel"], {"code": purchase_channel,
                                                   "attributed": channel_id})
             purchase_id, within = cur.fetchone()
             if purchase_id is None:
-                raise ChannelNotFound(channel=purchase_channel)
-            if not within:  # sold by a channel outside the one the unit was shipped to
-                reasons.append("channel")
+                raise ChannelNotFound(channel=preview(purchase_channel))
+        binds = (e164 is not None and openid is not None
+                 and (openid_member is None or openid_member != phone_member))
+        if binds:  # identity_in_use, phone_unverified: before the code's state
+            assert openid is not None
+            members.check_bind(conn, phone=e164, identities={"openid": openid},
+                               phone_verified=phone_verified, phones=self._phones)
+        # --- the code's state: each refusal counts against the throttle ---
+        if batch_id is None or serial >= serial_end:
+            raise _Failed(UnknownCode())
+        if status == "void":
+            raise _Failed(BatchVoidScan())
+        if redeem_from is not None or redeem_until is not None:
+            today = when.astimezone(self._tz).date()
+            redeem_from, redeem_until = _as_date(redeem_from), _as_date(redeem_until)
+            if redeem_from is not None and today < redeem_from:
+                raise _Failed(NotYetValid(redeem_from=redeem_from.isoformat()))
+            if redeem_until is not None and today > redeem_until:
+                raise _Failed(Expired(redeem_until=redeem_until.isoformat()))
+        if status == "closed":
+            raise _Failed(Expired(redeem_until="the batch was closed"))
+        if channel_id is None or status == "created":
+            raise _Failed(NotActivated())
+
+        reasons = []
+        if scan_region and channel_region and not contains(channel_region, scan_region):
+            reasons.append("region")
+        if not within:  # sold by a channel outside the one the unit was shipped to
+            reasons.append("channel")
         diversion = bool(reasons)
 
         raised: list[EventRef] = []
@@ -582,11 +643,13 @@ class Redeemer:
                     member = None
             if member is None:
                 raise PhoneRequired()
-        elif openid is not None and (openid_member is None or openid_member != phone_member):
+        elif binds:
+            assert openid is not None
             bound = members.bind(
                 conn, now=when, phone=e164, identities={"openid": openid}, via="redeem",
                 phones=self._phones,
                 include_phone=self._include_phone,
+                phone_verified=phone_verified,
             )
             member, joined = bound.member, bound.created
             raised.extend(bound.events)
@@ -748,8 +811,8 @@ class Redeemer:
 def _check_source(source: str | None) -> str | None:
     if source is None:
         return None
-    value = source.strip() if isinstance(source, str) else ""
+    value = check_text("source", source, max_length=MAX_SOURCE * 2).strip()
     if not value or len(value) > MAX_SOURCE or not value.isprintable():
-        raise InvalidInput(f"A source is 1 to {MAX_SOURCE} printable characters.")
+        raise InvalidInput(f"A source is 1 to {MAX_SOURCE} printable characters.", field="source")
     return value
 

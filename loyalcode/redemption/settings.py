@@ -20,7 +20,7 @@ class RedemptionSettings:
     """Throttle limits, the time zone that redemption windows (dates) are read in, and
     whether a redemption keeps its source in clear."""
 
-    #: Failed attempts (malformed, typo, forged, unknown) allowed per identity per window.
+    #: Failed attempts allowed per identity per window (``throttle.py`` says which count).
     throttle_failures: int = 10
     #: Length of the fixed window, from the first failure, in seconds.
     throttle_window_seconds: int = 600

@@ -92,7 +92,7 @@ def _deadlock_window(loyal: Loyal, a: int, b: int, call: Callable[[Connection], 
     held), then ``call(conn)`` until it waits too, then the merge goes on: both must
     finish. ``call`` returns what it returned."""
     with loyal.tx() as conn:
-        members.bind(conn, now=T0, member_id=a, identities={"openid": "oA"})
+        members.bind(conn, now=T0, member_id=a, identities={"openid": "oA"}, phone_verified=True)
     merge = _in_tx(loyal, lambda c: members.merge(c, absorbed=a, into=b, now=T0))
     with held(loyal.engine) as conn:
         conn.execute(text("SELECT id FROM member_identities WHERE member_id = :a FOR UPDATE"),

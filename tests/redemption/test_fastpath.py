@@ -34,6 +34,8 @@ def _events(shop: Any) -> list[tuple[str, dict[str, Any]]]:
 
 
 def _try(redeemer: Any, shop: Any, seq: int, **kw: Any) -> Any:
+    """What the statement credited: ``(balance, event id, member, batch, sku, points,
+    channel, channel region)``, or ``None`` (neither credited nor throttled)."""
     from loyalcode.codegen.codec import decode_scan
 
     serial = decode_scan(redeemer._keyring, shop.code(seq))[1]
@@ -43,7 +45,9 @@ def _try(redeemer: Any, shop: Any, seq: int, **kw: Any) -> Any:
     # the throttle's keyed identities, as Redeemer.redeem passes them
     args["ids"] = throttle.keyed(redeemer._keyring, throttle.identities(
         args["phone"], args["openid"], args["source"]))
-    return redeemer._fast.try_credit(**args)
+    done = redeemer._fast.try_credit(**args)
+    assert done is not None and done[0] is None  # the statement ran; not throttled
+    return None if done[1] is None else done[1:]
 
 
 def test_common_scan_is_credited_in_one_statement_like_the_full_path(shop, redeemer) -> None:

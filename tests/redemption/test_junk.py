@@ -65,7 +65,8 @@ def test_no_scanned_text_or_code_is_stored(shop, redeemer) -> None:
             pass
 
     c1, c2, c3, c4 = shop.code(1), shop.code(2), shop.code(501), shop.code(9999)
-    redeemer.redeem(f"https://lc.example.com/c/{c1}", phone=PHONE, openid="oNoText", region="31")
+    redeemer.redeem(f"https://lc.example.com/c/{c1}", phone=PHONE, openid="oNoText", region="31",
+                    phone_verified=True)
     attempt(c1, phone=OTHER_PHONE)  # clone alert
     attempt(c1, phone=PHONE)
     attempt(c2[:5] + ("0" if c2[5] != "0" else "1") + c2[6:], phone=PHONE, source="dev-9")  # typo

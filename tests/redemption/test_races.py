@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import Connection, text
 
 from loyalcode.loyalty import members
+from loyalcode.loyalty.errors import IdentityInUse
 from loyalcode.redemption.errors import AlreadyRedeemed
 from loyalcode.store.timeutil import utc
 
@@ -116,7 +117,7 @@ def test_binding_a_phone_while_a_first_scan_creates_its_member(shop, redeemer) -
         shell = members.bind(conn, now=utc(), identities={"openid": "oA"}).member
     with held(engine) as conn:
         first, _ = members.create_member(conn, PA, utc(), "redeem")
-        (scan,) = race(engine, lambda: redeemer.redeem(shop.code(1), phone=PA, openid="oA"))
+        (scan,) = race(engine, lambda: redeemer.redeem(shop.code(1), phone=PA, openid="oA", phone_verified=True))
     result = scan.result()
     assert result.member == first
     assert [e.type for e in result.events] == ["members_merged", "points_earned"]
@@ -135,8 +136,8 @@ def test_two_scans_binding_one_phone_to_one_member_bind_it_once(shop, redeemer) 
     with held(engine) as conn:
         shell = members.bind(conn, now=utc(), identities={"openid": "oA"}).member
     with held(engine) as conn:
-        members.bind(conn, now=utc(), phone=PA, identities={"openid": "oA"})
-        (scan,) = race(engine, lambda: redeemer.redeem(shop.code(1), phone=PA, openid="oA"))
+        members.bind(conn, now=utc(), phone=PA, identities={"openid": "oA"}, phone_verified=True)
+        (scan,) = race(engine, lambda: redeemer.redeem(shop.code(1), phone=PA, openid="oA", phone_verified=True))
     result = scan.result()
     assert result.member == shell
     assert [e.type for e in result.events] == ["points_earned"]
@@ -150,7 +151,7 @@ def test_a_first_scan_with_an_openid_that_loses_the_race_to_create_the_member(sh
     engine = shop.ctx.engine
     with held(engine) as conn:
         first, _ = members.create_member(conn, PA, utc(), "redeem")
-        (scan,) = race(engine, lambda: redeemer.redeem(shop.code(1), phone=PA, openid="oNew"))
+        (scan,) = race(engine, lambda: redeemer.redeem(shop.code(1), phone=PA, openid="oNew", phone_verified=True))
     result = scan.result()
     assert (result.member, result.joined) == (first, False)
     assert [e.type for e in result.events] == ["points_earned"]
@@ -167,9 +168,10 @@ def _two_members(shop: Any, redeemer: Any) -> tuple[int, int]:
             redeemer.redeem(shop.code(2), phone=PB).member)
 
 
-def _while_a_merges_into_b(shop: Any, a: int, call: Callable[[Connection], Any]) -> Any:
+def _while_a_merges_into_b(shop: Any, a: int, b: int, call: Callable[[Connection], Any]) -> Any:
     """``call(conn)`` in a transaction of its own, let go once it waits for the rows of a
-    bind of B's phone to A (A merged into B) that is held open; what it returned."""
+    merge of A into B that is held open (an operator's merge: a bind never merges two
+    members who each have a phone); what it returned."""
     engine = shop.ctx.engine
 
     def in_tx() -> Any:
@@ -177,41 +179,21 @@ def _while_a_merges_into_b(shop: Any, a: int, call: Callable[[Connection], Any])
             return call(c)
 
     with held(engine) as conn:
-        members.bind(conn, now=utc(), member_id=a, phone=PB)
+        members.merge(conn, absorbed=a, into=b, now=utc())
         (second,) = race(engine, in_tx)
     return second.result()
 
 
 @PG_ONLY
 def test_the_same_merge_twice_at_once_merges_once(shop, redeemer) -> None:
-    """Two binds of B's phone to member A at once: one members_merged, all points on B."""
+    """Two merges of A into B at once: one members_merged, all points on B."""
     a, b = _two_members(shop, redeemer)
-    result = _while_a_merges_into_b(
-        shop, a, lambda c: members.bind(c, now=utc(), member_id=a, phone=PB))
-    assert (result.member, result.merged_from, result.events) == (b, None, ())
+    assert _while_a_merges_into_b(
+        shop, a, b, lambda c: members.merge(c, absorbed=a, into=b, now=utc())) is None
     assert len(_events(shop, "members_merged")) == 1
     _tombstones_hold_nothing(shop)
     shop.assert_balances_match_ledger()
     assert _total(shop) == 20
-
-
-@PG_ONLY
-def test_two_crossing_merges_leave_one_live_member(shop, redeemer) -> None:
-    """A binds B's phone while B binds A's: whichever commits first, the other must not
-    merge the survivor into its own tombstone (a cycle that hides every point)."""
-    a, b = _two_members(shop, redeemer)
-    result = _while_a_merges_into_b(
-        shop, a, lambda c: members.bind(c, now=utc(), member_id=b, phone=PA))
-    with shop.ctx.engine.connect() as conn:
-        live = conn.execute(text(
-            "SELECT id, balance, phone FROM members WHERE merged_into_id IS NULL")).all()
-        conn.rollback()
-    # decided again after the first merge: A's phone was free by then, so B took it
-    assert [tuple(r) for r in live] == [(b, 20, PA)]
-    assert (result.member, result.merged_from) == (b, None)
-    assert [e.type for e in result.events] == ["phone_bound"]
-    _tombstones_hold_nothing(shop)
-    shop.assert_balances_match_ledger()
 
 
 @PG_ONLY
@@ -220,7 +202,7 @@ def test_merge_called_again_while_the_first_merge_commits(shop, redeemer) -> Non
     merges nothing and says so (None)."""
     a, b = _two_members(shop, redeemer)
     assert _while_a_merges_into_b(
-        shop, a, lambda c: members.merge(c, absorbed=b, into=a, now=utc())) is None
+        shop, a, b, lambda c: members.merge(c, absorbed=b, into=a, now=utc())) is None
     assert len(_events(shop, "members_merged")) == 1
     _tombstones_hold_nothing(shop)
     shop.assert_balances_match_ledger()
@@ -268,3 +250,77 @@ def test_threads_that_end_give_their_connections_back(shop) -> None:
     finally:
         redeemer.close()
         engine.dispose()
+
+
+# --- the identity rules when two requests race (issue 11) -----------------------------------
+
+
+def _phones(shop: Any) -> dict[int, Any]:
+    with shop.ctx.engine.connect() as conn:
+        rows = conn.execute(text("SELECT id, phone, merged_into_id FROM members")).all()
+        conn.rollback()
+    return {r.id: (r.phone, r.merged_into_id) for r in rows}
+
+
+@PG_ONLY
+def test_a_scan_merging_a_phone_less_member_that_gets_a_phone_meanwhile_merges_nothing(
+    shop, redeemer
+) -> None:
+    """X (openid oX, no phone) scans with A's phone: X is to be merged into A. Meanwhile
+    X binds phone PB (held open); the merge waits for X's row, and must then see two
+    members who each have a phone: refused, not X merged and PB cleared."""
+    a = redeemer.redeem(shop.code(1), phone=PA).member
+    engine = shop.ctx.engine
+    with held(engine) as conn:
+        x = members.bind(conn, now=utc(), identities={"openid": "oX"}).member
+    with held(engine) as conn:
+        members.bind(conn, now=utc(), phone=PB, identities={"openid": "oX"}, phone_verified=True)
+        (scan,) = race(engine, lambda: redeemer.redeem(
+            shop.code(2), phone=PA, openid="oX", phone_verified=True))
+    with pytest.raises(IdentityInUse):
+        scan.result()
+    assert _phones(shop) == {a: (PA, None), x: (PB, None)}
+    assert _events(shop, "members_merged") == []
+    shop.assert_balances_match_ledger()
+
+
+@PG_ONLY
+def test_a_scan_binding_a_phone_to_a_member_that_gets_another_meanwhile_replaces_nothing(
+    shop, redeemer
+) -> None:
+    """X (openid oX, no phone) scans with the new phone PA while a bind gives X phone PB
+    (held open): the scan's phone update waits for X's row and must not then replace PB."""
+    engine = shop.ctx.engine
+    with held(engine) as conn:
+        x = members.bind(conn, now=utc(), identities={"openid": "oX"}).member
+    with held(engine) as conn:
+        members.bind(conn, now=utc(), phone=PB, identities={"openid": "oX"}, phone_verified=True)
+        (scan,) = race(engine, lambda: redeemer.redeem(
+            shop.code(1), phone=PA, openid="oX", phone_verified=True))
+    with pytest.raises(IdentityInUse):
+        scan.result()
+    assert _phones(shop) == {x: (PB, None)}
+    assert len(_events(shop, "phone_bound")) == 1
+    assert shop.snapshot()["redemptions"] == 0
+
+
+@PG_ONLY
+def test_one_new_openid_linked_to_two_phones_at_once_goes_to_one(shop, redeemer) -> None:
+    """Two verified scans link the new openid oN, one with PA (held open), one with B's
+    phone PB: the second waits on the openid's unique entry and then finds it held by a
+    member with a phone: refused, B untouched, no merge."""
+    b = redeemer.redeem(shop.code(1), phone=PB).member
+    engine = shop.ctx.engine
+    with held(engine) as conn:
+        a = members.bind(conn, now=utc(), phone=PA, identities={"openid": "oN"},
+                         phone_verified=True).member
+        (scan,) = race(engine, lambda: redeemer.redeem(
+            shop.code(2), phone=PB, openid="oN", phone_verified=True))
+    with pytest.raises(IdentityInUse):
+        scan.result()
+    assert _phones(shop) == {a: (PA, None), b: (PB, None)}
+    with engine.connect() as conn:
+        assert members.member_by_identity(conn, "openid", "oN") == a
+        conn.rollback()
+    assert shop.snapshot()["redemptions"] == 1
+    shop.assert_balances_match_ledger()

@@ -17,6 +17,7 @@ from loyalcode.redemption.errors import (
     AlreadyRedeemed,
     BatchVoidScan,
     Expired,
+    IdentityRequired,
     NotActivated,
     NotYetValid,
     UnknownCode,
@@ -182,10 +183,10 @@ def test_phone_required_consumes_nothing(shop, redeemer) -> None:
     code = shop.code(8)
     with pytest.raises(PhoneRequired):
         redeemer.redeem(code, openid="oWX-anon")
-    with pytest.raises(PhoneRequired):
+    with pytest.raises(IdentityRequired):  # names no one: refused before the code is read
         redeemer.redeem(code)
     assert shop.snapshot()["redemptions"] == 0 and shop.count("members") == 0
-    r = redeemer.redeem(code, phone=PHONE, openid="oWX-anon")
+    r = redeemer.redeem(code, phone=PHONE, openid="oWX-anon", phone_verified=True)
     assert r.points == 10
     # Now the openid alone names a member with a phone: it earns.
     assert redeemer.redeem(shop.code(9), openid="oWX-anon").balance == 20
@@ -307,5 +308,6 @@ def test_every_outcome_has_a_stable_code() -> None:
     assert sorted(codes) == sorted([
         "malformed", "typo", "forged", "unknown", "not_activated", "batch_void", "not_yet_valid",
         "expired", "already_redeemed", "phone_required", "throttled", "invalid_phone",
+        "identity_required", "identity_in_use", "phone_unverified",
     ])
     assert all(issubclass(c, RedemptionError) for c in codes.values())

@@ -69,10 +69,10 @@ def test_throttle_by_source_and_openid_and_unknown_counts(ctx, shop) -> None:
     for _ in range(2):
         _outcome(redeemer, _forged(1), openid="oGuess", now=T0)
     assert _outcome(redeemer, _forged(2), openid="oGuess", now=T0)["code"] == "throttled"
-    # No identity at all: no bucket, never throttled (and no database row).
+    # No identity at all: refused before the code is looked at (no free lane).
     before = shop.count("scan_failures")
-    for i in range(5):
-        assert _outcome(redeemer, _forged(i), now=T0)["code"] == "forged"
+    for scan in (_forged(1), shop.code(2), "junk"):
+        assert _outcome(redeemer, scan, now=T0)["code"] == "identity_required"
     assert shop.count("scan_failures") == before
 
 
@@ -231,3 +231,117 @@ def test_concurrent_failures_with_expired_counters_count_right(ctx) -> None:
     with ctx.engine.connect() as conn, conn.begin():
         assert throttle.purge_expired(conn, last.timestamp(), window) == len(counters) - len(live)
     assert _counters(ctx) == live
+
+
+# --- no oracle, no free lane (issue 11) ----------------------------------------------------
+
+
+def _throttle(redeemer, **identity) -> None:
+    """Spend the identity's failures (limit 2) on forged codes."""
+    for i in range(2):
+        assert _outcome(redeemer, _forged(i), now=T0, **identity)["code"] == "forged"
+
+
+def _every_kind_of_code(shop, redeemer) -> dict[str, str]:
+    """A genuine live code, a redeemed one (by another member), one not activated, one in
+    no batch, a forged one, a typo and junk."""
+    redeemer.redeem(shop.code(7), phone="13800138077", now=T0)
+    genuine = shop.code(8)
+    typo = genuine[:3] + ("1" if genuine[3] != "1" else "2") + genuine[4:]
+    return {"genuine": genuine, "redeemed": shop.code(7), "not_activated": shop.code(600),
+            "unknown": shop.code(5000), "forged": _forged(50), "typo": typo,
+            "malformed": "https://evil.example.com/?q=1"}
+
+
+@pytest.mark.parametrize("identity", [
+    {"phone": PHONE},                                        # the fast path on PostgreSQL
+    {"phone": PHONE, "purchase_channel": "GD-DIST"},         # the full path
+    {"openid": "oKnown"},                                    # a member by openid
+    {"source": "203.0.113.9"},
+])
+def test_a_throttled_identity_gets_one_answer_for_every_code(ctx, shop, identity) -> None:
+    redeemer = Redeemer(ctx, settings=RedemptionSettings(throttle_failures=2, throttle_window_seconds=600))
+    if "openid" in identity:
+        redeemer.redeem(shop.code(9), phone=OTHER_PHONE, openid="oKnown", phone_verified=True, now=T0)
+    codes = _every_kind_of_code(shop, redeemer)
+    _throttle(redeemer, **identity)
+    before = (shop.snapshot(), shop.count("clone_alerts"), _counters(ctx))
+    answers = {kind: _outcome(redeemer, scan, now=T0 + dt.timedelta(seconds=5), **identity)
+               for kind, scan in codes.items()}
+    expected = {"code": "throttled", "message": "Too many failed attempts: try again in 595 seconds.",
+                "retry_after": 595}
+    assert answers == dict.fromkeys(codes, expected)
+    # Nothing written, nothing counted: no clone alert for the redeemed code either.
+    assert (shop.snapshot(), shop.count("clone_alerts"), _counters(ctx)) == before
+    redeemer.close()
+
+
+@pytest.mark.parametrize("refusal", ["not_activated", "expired", "not_yet_valid", "batch_void",
+                                     "already_redeemed"])
+def test_every_refusal_about_a_genuine_code_counts(ctx, shop, refusal) -> None:
+    """The state of genuine codes was free to probe: not_activated and already_redeemed
+    (by someone else) never counted."""
+    redeemer = Redeemer(ctx, settings=RedemptionSettings(throttle_failures=3, throttle_window_seconds=600))
+    if refusal == "already_redeemed":
+        scans = [shop.code(i) for i in (1, 2, 3)]
+        for scan in scans:
+            redeemer.redeem(scan, phone=OTHER_PHONE, now=T0)
+    elif refusal == "not_activated":
+        scans = [shop.code(i) for i in (601, 602, 603)]
+    else:
+        dates = {"expired": {"redeem_until": dt.date(2026, 4, 1)},
+                 "not_yet_valid": {"redeem_from": dt.date(2026, 6, 1)}}
+        batch, start = shop.batch_with(**dates.get(refusal, {}))
+        if refusal == "batch_void":
+            with ctx.engine.begin() as conn:
+                conn.execute(text("UPDATE batches SET status = 'void' WHERE id = :b"), {"b": batch})
+        scans = [shop.code(i, batch_start=start) for i in (1, 2, 3)]
+    for scan in scans:
+        assert _outcome(redeemer, scan, phone=PHONE, now=T0)["code"] == refusal
+    assert _outcome(redeemer, shop.code(10), phone=PHONE, now=T0)["code"] == "throttled"
+    redeemer.close()
+
+
+def test_phone_required_is_not_a_failure(ctx, shop) -> None:
+    """Asking for the phone is the onboarding step of a live code, not a guess."""
+    redeemer = Redeemer(ctx, settings=RedemptionSettings(throttle_failures=2, throttle_window_seconds=600))
+    for i in range(1, 6):
+        assert _outcome(redeemer, shop.code(i), openid="oNew", now=T0)["code"] == "phone_required"
+    assert redeemer.redeem(shop.code(1), phone=PHONE, openid="oNew", phone_verified=True,
+                           now=T0).points == 10
+    redeemer.close()
+
+
+def test_rotating_phones_from_one_source_is_throttled(ctx, shop) -> None:
+    """A new phone on every try, one source: the source's bucket counts them all, of
+    every kind of failure."""
+    redeemer = Redeemer(ctx, settings=RedemptionSettings(throttle_failures=3, throttle_window_seconds=600))
+    redeemer.redeem(shop.code(1), phone=OTHER_PHONE, now=T0)
+    tries = [shop.code(1), shop.code(601), _forged(3)]  # redeemed, not activated, forged
+    for i, scan in enumerate(tries):
+        assert _outcome(redeemer, scan, phone=f"1380013801{i}", source="10.0.0.1", now=T0)["code"] != "ok"
+    # A fourth phone, never seen, from the same source: throttled, even for a live code.
+    assert _outcome(redeemer, shop.code(2), phone="13800138019", source="10.0.0.1",
+                    now=T0)["code"] == "throttled"
+    assert redeemer.redeem(shop.code(2), phone="13800138019", source="10.0.0.2", now=T0).points == 10
+    redeemer.close()
+
+
+@pytest.mark.parametrize(
+    "empty_db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+def test_failures_racing_past_the_limit_are_answered_throttled(ctx, shop) -> None:
+    """Concurrent failures all read "not throttled" before any counts: each one past the
+    limit (the counter as its own upsert leaves it) is answered ``throttled``, so no
+    more than the limit of real answers come out of a window however many race."""
+    from tests.redemption._racing import held, race
+
+    redeemer = Redeemer(ctx, settings=RedemptionSettings(throttle_failures=2, throttle_window_seconds=600))
+    assert _outcome(redeemer, _forged(1), phone=PHONE, now=T0)["code"] == "forged"
+    ids = throttle.identities(normalize_phone(PHONE), None, None)
+    with held(ctx.engine) as conn:  # the second failure, counted and not yet committed
+        throttle.record_failure(conn, ids, T0.timestamp(), 600)
+        (scan,) = race(ctx.engine, lambda: _outcome(redeemer, _forged(2), phone=PHONE, now=T0))
+    assert scan.result()["code"] == "throttled"
+    assert _counters(ctx)[("phone", normalize_phone(PHONE))][0] == 3
+    redeemer.close()

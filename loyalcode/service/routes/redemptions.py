@@ -84,8 +84,8 @@ async def create_redemption(
         source = forwarded_client(request, service.settings.proxy_networks())
     facts = log_facts(request.scope)
     options: dict[str, Any] = {}
-    # issue 11: Redeemer.redeem(phone_verified=...) — the one place the flag is passed on.
-    # TODO(issue 11): options["phone_verified"] = body.phone_verified
+    # The one place the caller's word that the phone was verified is passed on.
+    options["phone_verified"] = body.phone_verified
 
     def redeem() -> tuple[int, dict[str, Any]]:
         result = service.redeemer.redeem(
