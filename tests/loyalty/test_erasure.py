@@ -77,7 +77,7 @@ def _personal_world(shop: Any) -> dict[str, Any]:
         redeemer.redeem(shop.code(2), phone=PA, source=IP_A)  # PostgreSQL: the fast path
         b = redeemer.redeem(shop.code(3), phone=PB, source="198.51.100.9").member
         with ctx.engine.connect() as conn, conn.begin():
-            members.bind(conn, now=T0, phone=PA, identities={"openid": OA, "unionid": UA},
+            members.bind(conn, phone_verified=True, now=T0, phone=PA, identities={"openid": OA, "unionid": UA},
                          include_phone=True)
             shell = members.bind(conn, now=T0, identities={"openid": OS},
                                  include_phone=True).member
@@ -88,7 +88,7 @@ def _personal_world(shop: Any) -> dict[str, Any]:
         redeemer.redeem(shop.code(4), phone=PC, source="192.0.2.5")
         with ctx.engine.connect() as conn, conn.begin():
             members.merge(conn, absorbed=c, into=a, now=T0)  # C had a phone: its events too
-            members.bind(conn, now=T0, phone=PA, identities={"openid": OS}, include_phone=True)
+            members.bind(conn, phone_verified=True, now=T0, phone=PA, identities={"openid": OS}, include_phone=True)
         redeemer.redeem(shop.code(5), openid=OS, source=IP_A)  # the shell's openid, now A's
         for who in ({"phone": PA}, {"openid": OA}):  # failed attempts: throttle counters
             with pytest.raises(ForgedCode):
@@ -158,7 +158,7 @@ def test_a_forgotten_phone_that_scans_again_is_a_new_member(shop, redeemer) -> N
 
 def test_forget_by_id_and_openid_and_unknown(shop, cli) -> None:
     with shop.ctx.engine.connect() as conn, conn.begin():
-        m = members.bind(conn, now=T0, phone=PA, identities={"openid": OA}).member
+        m = members.bind(conn, phone_verified=True, now=T0, phone=PA, identities={"openid": OA}).member
     r = cli("member", "forget", "--openid", OA)
     assert r.exit_code == 0 and f"Member {m} forgotten" in r.stdout
     r = cli("member", "forget", "--member", "999999", "--json")

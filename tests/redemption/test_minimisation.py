@@ -73,10 +73,10 @@ def test_events_name_the_member_not_the_phone(shop, redeemer) -> None:
     redeemer.redeem(shop.code(2), phone=PHONE, source=IP)  # PostgreSQL: the fast path
     with shop.ctx.engine.connect() as conn, conn.begin():
         shell = members.bind(conn, now=utc(), identities={"openid": "oShell"}).member
-        members.bind(conn, now=utc(), member_id=shell, phone="13700137000")  # phone_bound
-        members.bind(conn, now=utc(), phone=PHONE, identities={"openid": "oOther"})
+        members.bind(conn, phone_verified=True, now=utc(), member_id=shell, phone="13700137000")  # phone_bound
+        members.bind(conn, phone_verified=True, now=utc(), phone=PHONE, identities={"openid": "oOther"})
         other = members.bind(conn, now=utc(), identities={"openid": "oMerged"}).member
-        members.bind(conn, now=utc(), phone=PHONE, identities={"openid": "oMerged"})
+        members.bind(conn, phone_verified=True, now=utc(), phone=PHONE, identities={"openid": "oMerged"})
         update_profile(conn, first.member, LoyaltySettings(), utc(), **PROFILE)
     assert other != first.member
     events = _payloads(shop)
@@ -120,7 +120,7 @@ def test_include_phone_and_keep_source_from_the_config(shop, tmp_path: Path, mon
             update_profile(conn, first.member, settings, utc(), **PROFILE)
             shell = members.bind(conn, now=utc(), identities={"openid": "oShell"},
                                  include_phone=True).member
-            members.bind(conn, now=utc(), member_id=shell, phone="13700137000", include_phone=True)
+            members.bind(conn, phone_verified=True, now=utc(), member_id=shell, phone="13700137000", include_phone=True)
             sources = conn.execute(text("SELECT DISTINCT source FROM redemptions")).scalars().all()
     finally:
         ctx.dispose()

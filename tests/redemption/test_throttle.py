@@ -338,10 +338,10 @@ def test_failures_racing_past_the_limit_are_answered_throttled(ctx, shop) -> Non
 
     redeemer = Redeemer(ctx, settings=RedemptionSettings(throttle_failures=2, throttle_window_seconds=600))
     assert _outcome(redeemer, _forged(1), phone=PHONE, now=T0)["code"] == "forged"
-    ids = throttle.identities(normalize_phone(PHONE), None, None)
+    ids = _keyed(ctx, throttle.identities(normalize_phone(PHONE), None, None))
     with held(ctx.engine) as conn:  # the second failure, counted and not yet committed
         throttle.record_failure(conn, ids, T0.timestamp(), 600)
         (scan,) = race(ctx.engine, lambda: _outcome(redeemer, _forged(2), phone=PHONE, now=T0))
     assert scan.result()["code"] == "throttled"
-    assert _counters(ctx)[("phone", normalize_phone(PHONE))][0] == 3
+    assert _counters(ctx)[_key(ctx, "phone", normalize_phone(PHONE))][0] == 3
     redeemer.close()
