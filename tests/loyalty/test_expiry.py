@@ -122,7 +122,7 @@ def test_a_future_date_is_refused_and_a_dry_run_changes_nothing(loyal: Loyal, cl
     assert r.stdout.splitlines() == [
         f"Member {a}: 20 points would expire.",
         f"Member {b}: 10 points would expire.",
-        ("Dry run: As of 2026-03-15: 30 points of 2 members would expire; 0 expiring notices "
+        ("Dry run: As of 2026-03-15 (Asia/Shanghai): 30 points of 2 members would expire; 0 expiring notices "
          "would be sent."),
     ]
     body = cli("points", "expire", "--as-of", "2026-03-15", "--dry-run", "--json").json()
@@ -132,6 +132,6 @@ def test_a_future_date_is_refused_and_a_dry_run_changes_nothing(loyal: Loyal, cl
     assert loyal.balance(a) == 20 and loyal.balance(b) == 10  # nothing changed
     r = cli("points", "expire", "--as-of", "2026-03-15")
     assert r.stdout.splitlines()[-1] == (
-        "As of 2026-03-15: 30 points of 2 members expired; 0 expiring notices.")
+        "As of 2026-03-15 (Asia/Shanghai): 30 points of 2 members expired; 0 expiring notices.")
     assert loyal.balance(a) == 0
     loyal.check_ledger()

@@ -44,12 +44,15 @@ def test_a_scan_is_credited_once_and_every_refusal_is_a_problem(
         typo = code2[:-1] + ("0" if code2[-1] != "0" else "1")
         problem(http.post(REDEEM, json={"scan": typo, "phone": PHONE}), 422, "typo")
         problem(http.post(REDEEM, json={"scan": "hello", "phone": PHONE}), 422, "malformed")
-        problem(http.post(REDEEM, json={"scan": shop.code(600), "phone": PHONE}), 422,
+        # (each refusal of a code counts against its scanner: three phones, limit 3)
+        problem(http.post(REDEEM, json={"scan": shop.code(600), "phone": "13500135000"}), 422,
                 "not_activated")
-        problem(http.post(REDEEM, json={"scan": shop.code(3)}), 422, "phone_required")
+        problem(http.post(REDEEM, json={"scan": shop.code(3), "openid": "o-new"}), 422,
+                "phone_required")
+        problem(http.post(REDEEM, json={"scan": shop.code(3)}), 422, "identity_required")
         problem(http.post(REDEEM, json={"scan": shop.code(3), "phone": "12"}), 422,
                 "invalid_phone")
-        problem(http.post(REDEEM, json={"scan": shop.code(3), "phone": PHONE,
+        problem(http.post(REDEEM, json={"scan": shop.code(3), "phone": "13600136000",
                                         "purchase_channel": "NOPE"}), 422, "channel_not_found")
 
         # 400: the request breaks the schema (and the value is never echoed)
