@@ -13,7 +13,15 @@ from starlette.responses import JSONResponse, Response
 
 from loyalcode.service.auth import Principal, require
 from loyalcode.service.posts import answer
-from loyalcode.service.routes.common import Strict, in_path, now, problems, service_of
+from loyalcode.service.routes.common import (
+    Empty,
+    PathId,
+    Strict,
+    in_path,
+    now,
+    problems,
+    service_of,
+)
 from loyalcode.service.routes.logistics import ChannelOut
 
 router = APIRouter(prefix="/v1", tags=["admin"])
@@ -132,7 +140,7 @@ async def list_batches(request: Request,
 
 @router.get("/batches/{batch_id}", response_model=BatchOut, summary="A batch",
             responses=problems(404))
-async def get_batch(batch_id: int, request: Request,
+async def get_batch(batch_id: PathId, request: Request,
                     _: Principal = Depends(require("admin"))) -> JSONResponse:
     from loyalcode.channels.batches import batch_info
     from loyalcode.codegen.batches import get_batch as get
@@ -222,7 +230,7 @@ async def create_key(body: KeyIn, request: Request,
 
 @router.post("/apikeys/{key_id}/revoke", response_model=KeyOut, summary="Revoke an API key",
              responses=problems(404))
-async def revoke_key(key_id: int, request: Request,
+async def revoke_key(key_id: PathId, body: Empty, request: Request,
                      principal: Principal = Depends(require("admin"))) -> Response:
     """Refused (401) within ``[service] key_cache_seconds`` in every worker."""
     from loyalcode.access.apikeys import revoke_key as revoke

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Query, Request
+from fastapi import Path, Query, Request
 from pydantic import BaseModel, ConfigDict
 
 from loyalcode.errors import LoyalcodeError
@@ -34,8 +34,8 @@ Limit = Annotated[int, Query(ge=1, le=1000, description="At most this many (1 to
 #: The cursor: the last id of the previous page (0: from the start).
 After = Annotated[int, Query(ge=0, le=2**62,
                              description="The last id of the previous page (0: from the start).")]
-#: An id in a path.
-PathId = Annotated[int, "path"]
+#: An id in a path (a larger number is no id: 400, never a database overflow).
+PathId = Annotated[int, Path(ge=1, le=2**62, description="An id.")]
 
 
 @contextmanager
@@ -60,6 +60,10 @@ class Strict(BaseModel):
     """A request body: unknown members refused, no coercion."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Empty(Strict):
+    """``{}``: every POST carries a JSON body, this one nothing more."""
 
 
 class EventRefOut(BaseModel):

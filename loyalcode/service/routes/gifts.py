@@ -16,6 +16,7 @@ from loyalcode.service.routes.common import (
     After,
     EventRefOut,
     Limit,
+    PathId,
     Strict,
     in_path,
     loyalty,
@@ -129,7 +130,7 @@ async def order_gift(body: OrderIn, request: Request,
 
 @router.post("/gift-orders/{order_id}/cancel", response_model=CancelOut,
              summary="Cancel a gift order", responses=problems(404))
-async def cancel_gift_order(order_id: int, body: CancelIn, request: Request,
+async def cancel_gift_order(order_id: PathId, body: CancelIn, request: Request,
                             principal: Principal = Depends(require("members"))) -> Response:
     """Refund the order's points and stock (422 ``already_cancelled``)."""
     from loyalcode.loyalty.gifts import cancel_order
@@ -147,7 +148,7 @@ async def cancel_gift_order(order_id: int, body: CancelIn, request: Request,
 
 @router.get("/members/{member_id}/orders", response_model=OrdersPage,
             summary="A member's gift orders", responses=problems(404))
-async def member_orders(member_id: int, request: Request, after: After = 0, limit: Limit = 100,
+async def member_orders(member_id: PathId, request: Request, after: After = 0, limit: Limit = 100,
                         _: Principal = Depends(require("members"))) -> JSONResponse:
     """Orders oldest first, a page at a time (``after``: the last order id seen)."""
     from loyalcode.loyalty.gifts import orders_of

@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 
 from loyalcode.service.auth import Principal, require
 from loyalcode.service.posts import answer
-from loyalcode.service.routes.common import Strict, in_path, problems, service_of
+from loyalcode.service.routes.common import PathId, Strict, in_path, problems, service_of
 
 router = APIRouter(prefix="/v1", tags=["logistics"])
 
@@ -161,7 +161,7 @@ async def open_shipment(body: ShipmentIn, request: Request,
 
 @router.get("/shipments/{shipment_id}", response_model=ShipmentOut, summary="A shipment",
             responses=problems(404))
-async def get_shipment(shipment_id: int, request: Request,
+async def get_shipment(shipment_id: PathId, request: Request,
                        _: Principal = Depends(require("logistics"))) -> JSONResponse:
     from loyalcode.channels.shipping import shipment_info
 
@@ -172,8 +172,10 @@ async def get_shipment(shipment_id: int, request: Request,
 
 
 @router.post("/shipments/{shipment_id}/scans", status_code=201, response_model=ScanOut,
-             summary="Add a scan to an open shipment", responses=problems(404))
-async def add_scan(shipment_id: int, body: ScanIn, request: Request,
+             summary="Add a scan to an open shipment",
+             responses={**problems(404),
+                        200: {"model": ScanOut, "description": "A repeat: nothing changed."}})
+async def add_scan(shipment_id: PathId, body: ScanIn, request: Request,
                    principal: Principal = Depends(require("logistics"))) -> Response:
     """One scan of the handheld: 201 when new, 200 for a repeat (which changes nothing).
     422 ``shipment_closed``, ``sscc_not_found``, ``unit_not_found`` ..."""
@@ -192,7 +194,7 @@ async def add_scan(shipment_id: int, body: ScanIn, request: Request,
 
 @router.post("/shipments/{shipment_id}/close", response_model=ShipmentOut,
              summary="Close a shipment (activates every unit inside)", responses=problems(404))
-async def close_shipment(shipment_id: int, body: CloseIn, request: Request,
+async def close_shipment(shipment_id: PathId, body: CloseIn, request: Request,
                          principal: Principal = Depends(require("logistics"))) -> Response:
     """Every unit inside is activated for the shipment's channel, in one transaction.
     422 ``shipment_closed``, ``shipment_empty``."""

@@ -18,8 +18,10 @@ from loyalcode.service.auth import Principal, require
 from loyalcode.service.posts import answer
 from loyalcode.service.routes.common import (
     After,
+    Empty,
     EventRefOut,
     Limit,
+    PathId,
     Strict,
     in_path,
     loyalty,
@@ -173,7 +175,7 @@ def _overview(service: Any, conn: Any, member: int) -> dict[str, Any]:
 
 @router.get("/members/{member_id}", response_model=MemberOut, summary="A member",
             responses=problems(404))
-async def get_member(member_id: int, request: Request,
+async def get_member(member_id: PathId, request: Request,
                      _: Principal = Depends(require("members"))) -> JSONResponse:
     """Balance, tier, profile, identities and points lots (merges followed: a merged
     member's id shows the member it joined)."""
@@ -203,7 +205,8 @@ async def search_member(body: SearchIn, request: Request,
 
 
 @router.post("/members/bind", response_model=BindOut, summary="Bind a phone or external ids",
-             responses=problems(409))
+             responses={**problems(409),
+                        201: {"model": BindOut, "description": "A member was created."}})
 async def bind_member(body: BindIn, request: Request,
                       principal: Principal = Depends(require("members"))) -> Response:
     """Bind a phone and/or external ids to one member (201 when a member was created).
@@ -231,7 +234,7 @@ async def bind_member(body: BindIn, request: Request,
 
 @router.post("/members/{member_id}/profile", response_model=ProfileUpdateOut,
              summary="Update a member's profile", responses=problems(404))
-async def update_profile(member_id: int, body: ProfileIn, request: Request,
+async def update_profile(member_id: PathId, body: ProfileIn, request: Request,
                          principal: Principal = Depends(require("members"))) -> Response:
     """Set profile fields (the member must have a phone: 422 ``phone_required``);
     completing it the first time credits the bonus once."""
@@ -250,7 +253,7 @@ async def update_profile(member_id: int, body: ProfileIn, request: Request,
 
 @router.get("/members/{member_id}/ledger", response_model=LedgerPage,
             summary="A member's points ledger", responses=problems(404))
-async def member_ledger(member_id: int, request: Request, after: After = 0, limit: Limit = 100,
+async def member_ledger(member_id: PathId, request: Request, after: After = 0, limit: Limit = 100,
                         _: Principal = Depends(require("members"))) -> JSONResponse:
     """Ledger entries oldest first, a page at a time (``after``: the last id seen)."""
     from loyalcode.loyalty.members import ledger_page
@@ -265,7 +268,7 @@ async def member_ledger(member_id: int, request: Request, after: After = 0, limi
 
 @router.post("/members/{member_id}/forget", response_model=ForgetOut,
              summary="Forget a member (erase personal data)", responses=problems(404))
-async def forget_member(member_id: int, request: Request,
+async def forget_member(member_id: PathId, body: Empty, request: Request,
                         principal: Principal = Depends(require("admin"))) -> Response:
     """``member forget``: erase the member's phone, external ids, profile, event
     payloads' personal data and sources, and those of the members merged into it;
