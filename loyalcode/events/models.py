@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from loyalcode.store.db import Base
@@ -33,9 +33,17 @@ class Event(Base):
     joined to whom).
     So there is deliberately no index on ``member_id`` nor on ``acknowledged_at``: each
     would cost every redemption's commit a page of its own.
+
+    ``txid`` (PostgreSQL only, a column default: migration 0013) is the writing
+    transaction's id, so that the HTTP feed can page in an order that commits never
+    overtake (:func:`loyalcode.events.outbox.feed`); one index entry an event.
     """
 
     __tablename__ = "events"
+    __table_args__ = (
+        Index("ix_events_txid_id", "txid", "id", postgresql_where=text("txid IS NOT NULL"),
+              sqlite_where=text("txid IS NOT NULL")),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     type: Mapped[str] = mapped_column(String(32))
@@ -44,6 +52,7 @@ class Event(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    txid: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class EventDelivery(Base):

@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import JSON, Connection, bindparam, text
 
+from loyalcode.errors import InvalidInput
 from loyalcode.events.errors import EventNotFound
 from loyalcode.store.timeutil import UtcDateTime, from_db, utc
 
@@ -148,3 +149,86 @@ def purge_acknowledged(conn: Connection, before: dt.datetime, lo: int, hi: int) 
     runs as many short transactions (see :data:`PURGE_CHUNK`), never one long one.
     """
     return int(conn.execute(_PURGE, {"lo": lo, "hi": hi, "before": utc(before)}).rowcount)
+
+
+# --- the feed (HTTP ``GET /v1/events``) ---------------------------------------------
+
+#: Most events one page of the feed returns.
+MAX_FEED = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class FeedPage:
+    """One page of the feed: the events, the cursor to ask with next (``next_after``,
+    the last event's id, or the cursor given when the page is empty), and whether a
+    full page was returned (``has_more``: ask again at once)."""
+
+    events: tuple[EventInfo, ...]
+    next_after: int
+    has_more: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"events": [e.to_dict() for e in self.events], "next_after": self.next_after,
+                "has_more": self.has_more}
+
+
+_FEED_COLUMNS = "SELECT id, type, member_id, payload, created_at, acknowledged_at FROM events "
+# PostgreSQL allocates ids before commit, and transactions commit out of id order. So
+# the feed runs in (txid, id) order and returns only events whose transaction is older
+# than the oldest one still running in this statement's snapshot (its xmin): every such
+# transaction has ended, so that set is final, and a later page can only add events of
+# transactions at or above this xmin, after the cursor. One statement, one snapshot.
+_FEED_PG = (
+    _FEED_COLUMNS
+    + "WHERE txid IS NOT NULL AND txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint "
+    "AND (txid, id) > (:txid, :after) {pending}ORDER BY txid, id LIMIT :limit"
+)
+_FEED_ONE_WRITER = _FEED_COLUMNS + "WHERE id > :after {pending}ORDER BY id LIMIT :limit"
+_TXID_OF = text("SELECT txid FROM events WHERE id = :id")
+
+
+def _feed_query(sql: str, pending: bool) -> Any:
+    sql = sql.replace("{pending}", "AND acknowledged_at IS NULL " if pending else "")
+    return text(sql).columns(payload=JSON, created_at=_TS, acknowledged_at=_TS)
+
+
+_FEEDS = {(dialect, pending): _feed_query(q, pending)
+          for dialect, q in (("postgresql", _FEED_PG), ("other", _FEED_ONE_WRITER))
+          for pending in (False, True)}
+
+
+def feed(conn: Connection, *, after: int = 0, limit: int = 100,
+         pending: bool = False) -> FeedPage:
+    """The events after the cursor ``after`` (0: from the start; else the id of the last
+    event a page returned), at most ``limit``, each exactly once to a reader who follows
+    ``next_after``, however writers' commits interleave.
+
+    On PostgreSQL the order is that of the writing transactions, then ids (an event
+    waits until every transaction older than its own has ended: a long transaction
+    holds the feed back while it runs); the cursor must be an event that still exists
+    (:class:`EventNotFound` once purged). SQLite has one writer at a time, so ids
+    commit in order there and the feed is in id order.
+    """
+    if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+        raise InvalidInput(f"after must be a whole number >= 0, got {after!r}.")
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_FEED:
+        raise InvalidInput(f"limit must be a whole number from 1 to {MAX_FEED}, got {limit!r}.")
+    params: dict[str, Any] = {"after": after, "limit": limit}
+    if conn.dialect.name == "postgresql":
+        txid: int | None = -1
+        if after:
+            txid = conn.execute(_TXID_OF, {"id": after}).scalar()
+            if txid is None:
+                raise EventNotFound(event=after)
+        params["txid"] = txid
+        query = _FEEDS["postgresql", pending]
+    else:
+        query = _FEEDS["other", pending]
+    rows = tuple(
+        EventInfo(id=r.id, type=r.type, member=r.member_id, payload=r.payload,
+                  created_at=from_db(r.created_at),  # type: ignore[arg-type]
+                  acknowledged_at=from_db(r.acknowledged_at))
+        for r in conn.execute(query, params)
+    )
+    return FeedPage(events=rows, next_after=rows[-1].id if rows else after,
+                    has_more=len(rows) == limit)

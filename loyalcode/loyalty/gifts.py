@@ -385,3 +385,56 @@ def cancel_order(
         order=order, member=member, gift=int(row.gift_id), sku=sku, quantity=int(row.quantity),
         points=refund, balance=balance, stock=int(stock), events=(event,),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class OrderInfo:
+    """A member's gift order: what, how many, the points, ``placed`` or ``cancelled``."""
+
+    id: int
+    member: int
+    gift: int
+    sku: str
+    name: str
+    quantity: int
+    points: int
+    status: str
+    created_at: dt.datetime
+    cancelled_at: dt.datetime | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "member": self.member, "gift": self.gift, "sku": self.sku,
+            "name": self.name, "quantity": self.quantity, "points": self.points,
+            "status": self.status, "created_at": self.created_at.isoformat(),
+            "cancelled_at": self.cancelled_at.isoformat() if self.cancelled_at else None,
+        }
+
+
+_ORDERS = text(
+    "SELECT o.id, o.member_id, o.gift_id, g.sku, g.name, o.quantity, o.points, o.status, "
+    "o.created_at, o.cancelled_at FROM gift_orders o JOIN gifts g ON g.id = o.gift_id "
+    "WHERE o.member_id = :member AND o.id > :after ORDER BY o.id LIMIT :limit"
+).columns(created_at=_TS, cancelled_at=_TS)
+MAX_ORDERS = 1000
+
+
+def orders_of(conn: Connection, member: int, *, after: int = 0,
+              limit: int = 100) -> tuple[int, tuple[OrderInfo, ...]]:
+    """The surviving member's id (merges followed) and its gift orders with ids above
+    ``after``, oldest first, at most ``limit`` (a merge moved the absorbed member's
+    orders to it)."""
+    from loyalcode.loyalty.lock import resolve_id
+
+    if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+        raise InvalidInput(f"after must be a whole number >= 0, got {after!r}.")
+    _check_whole("limit", limit, 1, MAX_ORDERS)
+    member = resolve_id(conn, member)
+    rows = conn.execute(_ORDERS, {"member": member, "after": after, "limit": limit})
+    return member, tuple(
+        OrderInfo(id=int(r.id), member=int(r.member_id), gift=int(r.gift_id), sku=r.sku,
+                  name=r.name, quantity=int(r.quantity), points=int(r.points), status=r.status,
+                  created_at=from_db(r.created_at),  # type: ignore[arg-type]
+                  cancelled_at=from_db(r.cancelled_at))
+        for r in rows
+    )

@@ -564,3 +564,35 @@ def member_info(conn: Connection, member_id: int, *, with_ledger: bool = False) 
         created_at=from_db(row.created_at),  # type: ignore[arg-type]
         ledger=ledger,
     )
+
+
+#: Most ledger entries one page returns.
+MAX_PAGE = 1000
+
+
+def ledger_page(conn: Connection, member_id: int, *, after: int = 0,
+                limit: int = 100) -> tuple[int, tuple[LedgerLine, ...]]:
+    """The surviving member's id (merges followed) and its ledger entries with ids above
+    ``after``, oldest first, at most ``limit`` (cursor pagination: ask again with the
+    last id)."""
+    _check_page(after, limit)
+    member_id = resolve_id(conn, member_id)
+    rows = conn.execute(_LEDGER_PAGE, {"id": member_id, "after": after, "limit": limit})
+    return member_id, tuple(
+        LedgerLine(r.id, int(r.delta), r.kind, r.reason, r.redemption_serial,
+                   from_db(r.created_at))  # type: ignore[arg-type]
+        for r in rows
+    )
+
+
+_LEDGER_PAGE = text(
+    "SELECT id, delta, kind, reason, redemption_serial, created_at FROM ledger "
+    "WHERE member_id = :id AND id > :after ORDER BY id LIMIT :limit"
+).columns(created_at=_TS)
+
+
+def _check_page(after: Any, limit: Any) -> None:
+    if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+        raise InvalidInput(f"after must be a whole number >= 0, got {after!r}.")
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
+        raise InvalidInput(f"limit must be a whole number from 1 to {MAX_PAGE}, got {limit!r}.")

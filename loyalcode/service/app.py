@@ -8,8 +8,8 @@ worker does not start), the schema (at head, else the same) and one
 of threads (``[service] threads``), each keeping its connection, as the Redeemer
 does; the event loop only parses, routes and answers.
 
-Routers, one per area, are mounted under ``/v1`` in :data:`ROUTERS`; later areas
-(members, gifts, events, logistics, admin) add theirs there.
+Routers, one per area, are mounted under ``/v1`` in :data:`ROUTERS`: redemptions,
+checks, members, gifts, events, logistics, admin.
 """
 
 from __future__ import annotations
@@ -18,12 +18,13 @@ import contextlib
 import datetime as dt
 import json
 from collections.abc import AsyncIterator, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy import Connection, exc
+from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
@@ -41,7 +42,16 @@ from loyalcode.service.problems import (
     problem_response,
     raw_problem,
 )
-from loyalcode.service.routes import checks, health, redemptions
+from loyalcode.service.routes import (
+    admin,
+    checks,
+    events,
+    gifts,
+    health,
+    logistics,
+    members,
+    redemptions,
+)
 from loyalcode.service.settings import ServiceSettings
 from loyalcode.store import db
 from loyalcode.store.config import database_url, load_config
@@ -51,7 +61,8 @@ from loyalcode.store.keys import Keyring
 T = TypeVar("T")
 
 #: The ``/v1`` routers, one per area.
-ROUTERS = (redemptions.router, checks.router)
+ROUTERS = (redemptions.router, checks.router, members.router, gifts.router, events.router,
+           logistics.router, admin.router)
 #: How often each worker deletes idempotency records past their 24 hours.
 PURGE_EVERY_SECONDS = 600
 
@@ -105,9 +116,25 @@ class Service:
         except exc.DBAPIError as err:
             raise db.typed_error(self.context.engine, err) from None
 
+    def read_session(self, fn: Callable[[Session], T]) -> T:
+        """``fn(session)`` in a read-only transaction, for the library calls that take
+        an ORM session (channels, batches, shipments)."""
+        return self.read(lambda conn: _in_session(conn, fn))
+
+    def write_session(self, fn: Callable[[Session], T]) -> T:
+        """``fn(session)`` in a transaction that may write; flushed before the commit."""
+        return self.write(lambda conn: _in_session(conn, fn))
+
     def close(self) -> None:
         self.redeemer.close()
         self.context.dispose()
+
+
+def _in_session(conn: Connection, fn: Callable[[Session], T]) -> T:
+    with Session(bind=conn, expire_on_commit=False) as session:  # joins conn's transaction
+        result = fn(session)
+        session.flush()
+        return result
 
 
 def create_app(database: str | None = None) -> FastAPI:
@@ -147,6 +174,7 @@ def create_app(database: str | None = None) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     _handlers(app)
+    _document_scopes(app)
     if settings.cors_origins:
         from starlette.middleware.cors import CORSMiddleware
 
@@ -157,6 +185,41 @@ def create_app(database: str | None = None) -> FastAPI:
         )
     app.add_middleware(Guard, settings=settings)
     return app
+
+
+def _document_scopes(app: FastAPI) -> None:
+    """Each route's scope in the OpenAPI document: ``x-scope``, its security
+    requirement (OpenAPI 3.1: the roles of the bearer scheme), and the sentence in its
+    description."""
+    from fastapi.openapi.utils import get_openapi
+    from fastapi.routing import APIRoute
+
+    from loyalcode.service.auth import scope_of
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        doc = get_openapi(title=app.title, version=app.version, summary=app.summary,
+                          description=app.description, routes=app.routes)
+        for route in (r for router in (health.router, *ROUTERS) for r in router.routes):
+            if not isinstance(route, APIRoute):
+                continue
+            scope = scope_of(route.dependant.dependencies)
+            for method in route.methods or ():
+                op = doc["paths"][route.path_format].get(method.lower())
+                if op is None:
+                    continue
+                if scope is None:
+                    op["security"] = []
+                    continue
+                op["x-scope"] = scope
+                op["security"] = [{"HTTPBearer": [scope]}]
+                op["description"] = (op.get("description", "") +
+                                     f"\n\nScope: `{scope}`.").strip()
+        app.openapi_schema = doc
+        return doc
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _handlers(app: FastAPI) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -79,4 +79,14 @@ def require(scope: str) -> Callable[..., Awaitable[Principal]]:
             raise ScopeRequired(scope=scope)
         return principal
 
+    caller.scope = scope  # type: ignore[attr-defined]  # read by the OpenAPI document
     return caller
+
+
+def scope_of(dependencies: list[Any]) -> str | None:
+    """The scope a route's dependencies require (FastAPI's ``Dependant`` tree)."""
+    for dep in dependencies:
+        found = getattr(dep.call, "scope", None) or scope_of(dep.dependencies)
+        if found:
+            return str(found)
+    return None

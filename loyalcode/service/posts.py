@@ -65,13 +65,15 @@ def _kept(answer: Answer) -> bool:
 
 
 async def answer(request: Request, principal: Principal, work: Work, *,
-                 keep_body: bool = True, in_thread: bool = True) -> Response:
+                 keep_body: bool = True, in_thread: bool = True,
+                 stored: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> Response:
     """Run ``work`` for this POST (idempotently when the request names a key).
 
     ``keep_body=False`` stores only that the request happened, and a replay runs the
     work again: for routes that write nothing and whose answer must not be stored
-    (the offline check answers with codes). ``in_thread=False`` runs small CPU-only
-    work on the event loop (no database).
+    (the offline check answers with codes). ``stored`` keeps a success's body as it
+    returns it, for an answer with what must not be kept (a new API key's token).
+    ``in_thread=False`` runs small CPU-only work on the event loop (no database).
     """
     service = request.app.state.service
     facts = log_facts(request.scope)
@@ -100,6 +102,8 @@ async def answer(request: Request, principal: Principal, work: Work, *,
             raise
         if _kept(result):
             body = result.body if keep_body else None
+            if body is not None and stored is not None and result.status < 400:
+                body = json.dumps(stored(json.loads(body)), ensure_ascii=False)
             service.write(lambda c: idempotency.complete(c, api_key, key, result.status, body))
         else:
             service.write(lambda c: idempotency.release(c, api_key, key))

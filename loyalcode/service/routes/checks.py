@@ -45,7 +45,7 @@ class ChecksOut(BaseModel):
 
 
 @router.post("/checks", response_model=ChecksOut, summary="Check codes offline",
-             responses=openapi_responses(400, 401, 403, 422))
+             responses=openapi_responses(400, 401, 403, 422, 503))
 async def create_check(
     body: ChecksIn, request: Request, principal: Principal = Depends(require("redeem"))
 ) -> Response:
