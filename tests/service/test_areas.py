@@ -68,14 +68,19 @@ def test_members_gifts_and_the_member_centre(server: Server, shop: Shop, ctx: An
         assert http.post("/v1/members/search", json={"openid": "o-123"}).json()["id"] == other
         again = http.post("/v1/members/bind", json={"openid": "o-123"})
         assert again.status_code == 200 and again.json()["created"] is False
-        # binding the phone of the first member merges the openid-only member into it
-        merged = http.post("/v1/members/bind", json={"openid": "o-123", "phone": PHONE})
+        # binding the phone of the first member merges the openid-only member into it,
+        # on the caller's word that the phone was verified (409 phone_unverified without)
+        problem(http.post("/v1/members/bind", json={"openid": "o-123", "phone": PHONE}), 409,
+                "phone_unverified")
+        merged = http.post("/v1/members/bind", json={"openid": "o-123", "phone": PHONE,
+                                                     "phone_verified": True})
         assert merged.status_code == 200, merged.text
         assert (merged.json()["member"], merged.json()["merged_from"]) == (member, other)
         assert http.get(f"/v1/members/{other}").json()["id"] == member  # merges followed
         problem(http.post("/v1/members/bind", json={}), 422, "invalid_input")
         # an external id of a member who has a phone cannot move: 409
-        http.post("/v1/members/bind", json={"phone": OTHER_PHONE, "shop": "s-1"})
+        http.post("/v1/members/bind", json={"phone": OTHER_PHONE, "shop": "s-1",
+                                            "phone_verified": True})
         problem(http.post("/v1/members/bind", json={"member": member, "shop": "s-1"}), 409,
                 "identity_in_use")
 
@@ -219,9 +224,29 @@ def test_logistics_a_handheld_ships_a_case(server: Server, shop: Shop, ctx: Any,
         assert act.status_code == 201, act.text
         assert (act.json()["from"], act.json()["to"], act.json()["quantity"]) == (600, 610, 11)
         problem(http.post("/v1/activations", json={"batch": shop.batch, "channel": "GD-DIST",
-                                                   "from": 5000}), 422,
+                                                   "from": 5000, "to": "end"}), 422,
                 "range_outside_batch")
-        problem(http.post("/v1/activations", json={"batch": 9999}), 422, "batch_not_found")
+        problem(http.post("/v1/activations", json={"batch": 9999, "from": 1, "to": 2}), 422,
+                "batch_not_found")
+        # both ends are named: a missing end never means "the rest of the batch"
+        problem(http.post("/v1/activations", json={"batch": shop.batch, "from": 5}), 400,
+                "invalid_request")
+        # a dry run says what it would replace and changes nothing; then undo for real
+        dry = http.post("/v1/activations", json={"batch": shop.batch, "channel": "SH-SHOP",
+                                                 "from": 605, "to": 606, "dry_run": True})
+        assert dry.status_code == 200 and dry.json()["dry_run"] is True
+        assert [r["activation"] for r in dry.json()["replaces"]] == [act.json()["id"]]
+        history = http.get("/v1/activations", params={"batch": shop.batch}).json()
+        assert history[-1]["id"] == act.json()["id"]  # the dry run left no entry
+        undone = http.post(f"/v1/activations/{act.json()['id']}/undo", json={})
+        assert undone.status_code == 201 and undone.json()["kind"] == "undo", undone.text
+        assert undone.json()["undoes"] == act.json()["id"]
+        problem(http.post(f"/v1/activations/{act.json()['id']}/undo", json={}), 422,
+                "activation_not_undoable")
+        problem(http.post("/v1/activations/999999/undo", json={}), 404, "activation_not_found")
+        again = http.post("/v1/activations", json={"batch": shop.batch, "channel": "GD-DIST",
+                                                   "from": 600, "to": 610})
+        assert again.status_code == 201 and again.json()["restores"] == [], again.text
 
         # returns deactivate: the unit's scan is not_activated
         returned = http.post("/v1/returns", json={"codes": [case]})

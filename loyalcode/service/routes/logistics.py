@@ -1,10 +1,8 @@
 """Warehouse tools over HTTP (scope ``logistics``): channels (list), activation of a
 range, shipments scan by scan as a handheld works (open, one scan a request, close),
-returns, and the customer-service lookup of visible serials.
-
-TODO(issue 13, lead): ``POST /v1/activations`` with ``dry_run`` and
-``POST /v1/activations/{id}/undo`` once ``channels/activation.py`` has the dry run and
-undo calls; they do not exist on main yet, so only the activation itself is here.
+returns, and the customer-service lookup of visible serials. Activation as the
+commands have it: both ends named (``"to": "end"`` for the end of the batch), the
+earlier activations it replaces named, a dry run, and undo.
 """
 
 from __future__ import annotations
@@ -35,20 +33,29 @@ class ChannelOut(BaseModel):
 
 
 class ActivationIn(Strict):
-    """A range of a batch for a channel; the newest activation wins."""
+    """A range of a batch for a channel; the newest activation wins. Both ends are
+    named: a missing end never means "the rest of the batch"."""
 
     batch: int = Field(ge=1, le=2**62)
     channel: str | None = Field(None, min_length=1, max_length=64,
                                 description="Default: the batch's channel.")
-    from_: Position | None = Field(None, alias="from",
-                                   description="First sequence (from 1) or a visible serial.")
-    to: Position | None = Field(None, description="Last sequence (inclusive) or a visible serial.")
+    from_: Position = Field(alias="from",
+                            description="First sequence (from 1) or a visible serial.")
+    to: Position = Field(description="Last sequence (inclusive), a visible serial, or 'end'.")
+    dry_run: bool = Field(False, description="Say what would happen; change nothing.")
+
+
+class CoveredOut(BaseModel):
+    activation: int
+    channel: str | None
+    codes: int
 
 
 class ActivationOut(BaseModel):
-    id: int
+    id: int | None
+    kind: str = Field(description="activation | deactivation | undo")
     batch: int
-    channel: str
+    channel: str | None
     from_: int = Field(alias="from")
     to: int
     quantity: int
@@ -56,6 +63,38 @@ class ActivationOut(BaseModel):
     serial_end: int
     created_at: str
     batch_status: str
+    undoes: int | None
+    undone_by: int | None
+    replaces: list[CoveredOut]
+    restores: list[CoveredOut]
+    dry_run: bool = False
+
+
+class UndoIn(Strict):
+    dry_run: bool = Field(False, description="Say what would happen; change nothing.")
+
+
+class _RolledBack(Exception):
+    """A dry run's result, raised out of its transaction so that it rolls back."""
+
+    def __init__(self, result: dict[str, Any]) -> None:
+        super().__init__("dry run")
+        self.result = result
+
+
+def _maybe_dry(service: Any, work: Any, dry_run: bool, status: int) -> tuple[int, dict[str, Any]]:
+    """``work(session)`` in a write transaction, committed, or rolled back for a dry run
+    (the real call, so exactly what it would do)."""
+    def run(session: Any) -> dict[str, Any]:
+        out = work(session)
+        if dry_run:
+            raise _RolledBack(out)
+        return out
+
+    try:
+        return status, service.write_session(run)
+    except _RolledBack as rolled:
+        return 200, {**rolled.result, "dry_run": True}
 
 
 class ShipmentIn(Strict):
@@ -123,8 +162,9 @@ async def list_channels(request: Request,
              summary="Activate a range for a channel", responses=problems())
 async def create_activation(body: ActivationIn, request: Request,
                             principal: Principal = Depends(require("logistics"))) -> Response:
-    """``activate``: bind sequences ``from..to`` (default: the whole batch) of a batch
-    to a channel. 422 ``batch_not_found``, ``channel_not_found``, ``batch_void``,
+    """``activate``: bind sequences ``from..to`` of a batch to a channel (``replaces``
+    names the earlier activations it took codes from; ``dry_run`` changes nothing, 200).
+    422 ``batch_not_found``, ``channel_not_found``, ``batch_void``,
     ``range_outside_batch`` ..."""
     from loyalcode.channels import activation as act
     from loyalcode.codegen.batches import get_batch, require_not_void
@@ -134,17 +174,46 @@ async def create_activation(body: ActivationIn, request: Request,
     def activate(session: Any) -> dict[str, Any]:
         batch = get_batch(session, body.batch)
         require_not_void(batch)
-        first = last = None
-        if body.from_ is not None or body.to is not None:
-            serials = act.visible_serials(session)
-            if body.from_ is not None:
-                first = act.parse_position(str(body.from_), batch, serials, name="from")
-            if body.to is not None:
-                last = act.parse_position(str(body.to), batch, serials, name="to")
+        serials = act.visible_serials(session)
+        first = act.parse_position(str(body.from_), batch, serials, name="from")
+        last = (batch.quantity if str(body.to).strip().lower() == "end"
+                else act.parse_position(str(body.to), batch, serials, name="to"))
         return act.activate(session, batch.id, channel=body.channel, seq_from=first,
                             seq_to=last).to_dict()
 
-    return await answer(request, principal, lambda: (201, service.write_session(activate)))
+    return await answer(request, principal,
+                        lambda: _maybe_dry(service, activate, body.dry_run, 201))
+
+
+@router.get("/activations", response_model=list[ActivationOut],
+            summary="The activation history", responses=problems())
+async def list_activations(request: Request, batch: int | None = None,
+                           _: Principal = Depends(require("logistics"))) -> JSONResponse:
+    """``activation list``: every entry (activations, deactivations, undos), oldest
+    first; ``batch`` for one batch's."""
+    from loyalcode.channels.activation import activation_history
+
+    service = service_of(request)
+    rows = await service.run(lambda: service.read_session(
+        lambda session: [a.to_dict() for a in activation_history(session, batch)]))
+    return JSONResponse(rows)
+
+
+@router.post("/activations/{activation_id}/undo", status_code=201, response_model=ActivationOut,
+             summary="Undo an activation", responses=problems(404))
+async def undo_activation(activation_id: PathId, body: UndoIn, request: Request,
+                          principal: Principal = Depends(require("logistics"))) -> Response:
+    """``activation undo``: reverse an entry still newest over every code it covers.
+    404 ``activation_not_found``; 422 ``activation_superseded`` (names the later
+    entries), ``activation_not_undoable``."""
+    from loyalcode.channels.activation import undo
+
+    service = service_of(request)
+
+    def work(session: Any) -> dict[str, Any]:
+        return in_path("activation_not_found", lambda: undo(session, activation_id).to_dict())
+
+    return await answer(request, principal, lambda: _maybe_dry(service, work, body.dry_run, 201))
 
 
 @router.post("/shipments", status_code=201, response_model=ShipmentOut,

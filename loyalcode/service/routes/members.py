@@ -219,8 +219,8 @@ async def bind_member(body: BindIn, request: Request,
     service = service_of(request)
     config = service.context.config
     options: dict[str, Any] = {}
-    # issue 11: members.bind(phone_verified=...) — the one place the flag is passed on.
-    # TODO(issue 11): options["phone_verified"] = body.phone_verified
+    # The one place the caller's word that the phone was verified is passed on.
+    options["phone_verified"] = body.phone_verified
 
     def bind() -> tuple[int, dict[str, Any]]:
         result = service.write(lambda conn: members.bind(
