@@ -38,8 +38,8 @@ from loyalcode.channels.errors import (
     UnitNotFound,
     WrongUnitKind,
 )
-from loyalcode.channels.scans import Scan, read_scan
 from loyalcode.channels.models import CaseContent, CaseMove, LogisticUnit
+from loyalcode.channels.scans import Scan, read_scan
 from loyalcode.codegen.batches import batch_for_serial
 from loyalcode.codegen.errors import BatchVoid
 from loyalcode.codegen.models import Batch

@@ -33,7 +33,6 @@ from loyalcode.channels.aggregation import unit_serial
 from loyalcode.channels.cases import get_unit
 from loyalcode.channels.deactivation import deactivate_ranges
 from loyalcode.channels.errors import ShipmentClosed, ShipmentEmpty, ShipmentNotFound
-from loyalcode.channels.scans import read_scan
 from loyalcode.channels.models import (
     CaseContent,
     Channel,
@@ -42,6 +41,7 @@ from loyalcode.channels.models import (
     ShipmentRange,
     ShipmentScan,
 )
+from loyalcode.channels.scans import read_scan
 from loyalcode.channels.tree import get_channel
 from loyalcode.codegen.batches import batch_for_serial
 from loyalcode.codegen.models import Batch
