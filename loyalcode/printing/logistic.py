@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -53,16 +54,38 @@ class LogisticLabel:
 
     sscc: str
     kind: str
-    product: str
-    quantity: int
-    batch: str
+    product: str = ""
+    quantity: int | None = None
+    batch: str = ""
     cases: int | None = None
     """Cases on a pallet (``None`` on a case label)."""
 
     def lines(self) -> list[str]:
-        """The text block, top to bottom."""
-        count = f"QTY {self.quantity:,}" + (f"   CASES {self.cases:,}" if self.cases is not None else "")
-        return [f"{self.kind.upper()}  SSCC {self.sscc}", self.product, count, f"BATCH {self.batch}"]
+        """The text block, top to bottom (a label printed before packing has only the
+        first: an empty line keeps its place)."""
+        count = "" if not self.quantity else (
+            f"QTY {self.quantity:,}" + (f"   CASES {self.cases:,}" if self.cases is not None else ""))
+        return [f"{self.kind.upper()}  SSCC {self.sscc}", self.product, count,
+                f"BATCH {self.batch}" if self.batch else ""]
+
+
+def labels_from_facts(facts: Iterable[Mapping[str, Any]]) -> list[LogisticLabel]:
+    """Labels from the facts of :func:`loyalcode.channels.cases.label_facts` as dicts
+    (``sscc``, ``kind``, ``quantity``, ``cases``, ``products``: ``batch``, ``sku``,
+    ``name``, ``quantity``): one product by its SKU and name, several by their count."""
+    out = []
+    for f in facts:
+        products = list(f.get("products") or ())
+        if len(products) == 1:
+            p = products[0]
+            product = " ".join(str(v) for v in (p.get("sku"), p.get("name")) if v)
+        else:
+            product = f"MIXED: {len(products)} PRODUCTS" if products else ""
+        batches = ", ".join(str(p["batch"]) for p in products)
+        out.append(LogisticLabel(
+            sscc=str(f["sscc"]), kind=str(f["kind"]), product=product, quantity=int(f.get("quantity") or 0),
+            batch=batches, cases=int(f["cases"]) if f["kind"] == "pallet" else None))
+    return out
 
 
 def digital_link(host: str, sscc: str) -> str:
