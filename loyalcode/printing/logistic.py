@@ -177,7 +177,7 @@ class LogisticLayout:
         self.box = (round(bx), round(by), math.floor(bw), math.floor(bh))
         # Text block: one size for every line, fitted to the box.
         tx, ty, tw, th = (v * k for v in t.text_box_mm)
-        self.text_xy = (round(tx), round(ty))
+        self.text_xy = (math.ceil(tx), math.ceil(ty))  # font 0 may ink a dot above its origin
         self.text_w, self.text_h = math.floor(tw), math.floor(th)
         lines = max((len(label.lines()) for label in sample), default=4)
         self.text_px = min(math.floor(th / (lines * _LINE_SPACING)), math.floor(_MAX_TEXT_MM * k))
@@ -263,8 +263,8 @@ class LogisticRenderer:
         url = digital_link(host, label.sscc)
         qx, qy = lay.qr_xy()
         parts = [f"^XA^CI28^PW{w}^LL{h}^LH0,0",
-                 f"^BY2,3,{QR_DROP}^FO{qx + dx},{qy + dy - QR_DROP}^BQN,2,{lay.qr_module}"
-                 f"^FD{self.spec.ec}M,B{len(url.encode()):04d}{url}^FS"]
+                 (f"^BY2,3,{QR_DROP}^FO{qx + dx},{qy + dy - QR_DROP}^BQN,2,{lay.qr_module}"
+                  f"^FD{self.spec.ec}M,B{len(url.encode()):04d}{url}^FS")]
         bx, by = lay.bars_xy
         parts.append(f"^BY{lay.x_dots},3,{lay.bars_h}^FO{bx + dx},{by + dy}"
                      f"^BCN,{lay.bars_h},N,N,N^FD>;>800{label.sscc}^FS^BY2,3,10")
