@@ -39,6 +39,7 @@ from loyalcode.channels.errors import (
     WrongUnitKind,
 )
 from loyalcode.channels.models import CaseContent, CaseMove, LogisticUnit
+from loyalcode.channels.scans import Scan, read_scan
 from loyalcode.codegen.batches import batch_for_serial
 from loyalcode.codegen.errors import BatchVoid
 from loyalcode.codegen.models import Batch
@@ -87,11 +88,20 @@ def parse_upload(lines: Iterable[str], serials: VisibleSerials) -> Upload:
     u_case, u_batch, u_value, u_line = up.unit_case, up.unit_batch, up.unit_value, up.unit_line
     first = True
 
-    def sscc_index(value: str, number: int) -> int:
+    def read(value: str, number: int) -> Scan:
         try:
-            code = gs1.validate(value)
-        except InvalidSscc as err:
+            return read_scan(value)
+        except (InvalidSscc, UnitNotFound) as err:
             raise at_line(err, number) from None
+
+    def sscc_index(value: str, number: int) -> int:
+        scan = read(value, number)
+        if scan.kind != "sscc":
+            try:
+                gs1.validate(value)
+            except InvalidSscc as err:
+                raise at_line(err, number) from None
+        code = scan.value
         i = by_number.setdefault(code, len(up.ssccs))
         if i == len(up.ssccs):
             up.ssccs.append(code)
@@ -117,7 +127,8 @@ def parse_upload(lines: Iterable[str], serials: VisibleSerials) -> Upload:
         i = index.get(parent)
         if i is None:
             i = sscc_index(parent, number)
-        batch, colon, seq = child.partition(":")
+        scan = read(child, number) if child else Scan("unit", "")
+        batch, colon, seq = scan.value.partition(":")
         if colon:
             if not (batch.isascii() and batch.isdecimal() and seq.isascii() and seq.isdecimal()
                     and len(batch) <= 18 and len(seq) <= 18):
@@ -127,7 +138,7 @@ def parse_upload(lines: Iterable[str], serials: VisibleSerials) -> Upload:
             u_batch.append(int(batch))
             u_value.append(int(seq))
             u_line.append(number)
-        elif gs1.looks_like(child):
+        elif scan.kind == "sscc":
             j = index.get(child)
             if j is None:
                 j = sscc_index(child, number)
@@ -135,7 +146,7 @@ def parse_upload(lines: Iterable[str], serials: VisibleSerials) -> Upload:
             up.pallet_child.append(j)
             up.pallet_line.append(number)
         else:
-            serial = decode_visible(child, serials) if child else None
+            serial = decode_visible(scan.value, serials) if scan.value else None
             if serial is None:
                 raise UnitNotFound(f"Line {number}: the unit is neither BATCH:SEQ nor a visible "
                                    "serial of this deployment.", line=number)
@@ -398,8 +409,12 @@ def _sscc(session: Session, unit_id: int) -> str:
 
 def unit_serial(session: Session, value: str, serials: VisibleSerials) -> tuple[Batch, int]:
     """The batch and global serial of a unit named ``BATCH:SEQ`` or by its visible
-    serial; :class:`UnitNotFound` (or ``batch_void``) otherwise."""
-    text_ = value.strip()
+    serial (as typed or scanned off its outer code: see :mod:`loyalcode.channels.scans`);
+    :class:`UnitNotFound` (or ``batch_void``) otherwise."""
+    scan = read_scan(value)
+    if scan.kind == "sscc":
+        raise UnitNotFound(unit=scan.value, reason="an SSCC names a case or pallet, not a unit")
+    text_ = scan.value
     batch_text, colon, seq_text = text_.partition(":")
     if colon:
         if not (batch_text.isascii() and batch_text.isdecimal() and seq_text.isascii()

@@ -44,6 +44,7 @@ from loyalcode.channels.models import (
     ShipmentScan,
     SsccCounter,
 )
+from loyalcode.channels.scans import read_scan
 from loyalcode.codegen.batches import get_batch, require_not_void
 from loyalcode.codegen.models import Batch
 from loyalcode.errors import ConfigError, InvalidInput
@@ -232,7 +233,8 @@ def pack_by_sequence(session: Session, settings: Gs1Settings, batch_id: int | st
 def get_unit(session: Session, code: str, kind: str | None = None) -> LogisticUnit:
     """The case or pallet with SSCC ``code`` (as scanned or typed), of ``kind`` if
     given: :class:`InvalidSscc`, :class:`LogisticUnitNotFound`, :class:`WrongUnitKind`."""
-    number = gs1.validate(code)
+    scan = read_scan(code)
+    number = scan.value if scan.kind == "sscc" else gs1.validate(code)
     row = session.scalar(select(LogisticUnit).where(LogisticUnit.sscc == number))
     if row is None:
         raise LogisticUnitNotFound(sscc=number)

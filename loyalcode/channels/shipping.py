@@ -28,7 +28,6 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from loyalcode.channels import sscc as gs1
 from loyalcode.channels.activation import RangeLine, activate_many
 from loyalcode.channels.aggregation import unit_serial
 from loyalcode.channels.cases import get_unit
@@ -42,6 +41,7 @@ from loyalcode.channels.models import (
     ShipmentRange,
     ShipmentScan,
 )
+from loyalcode.channels.scans import read_scan
 from loyalcode.channels.tree import get_channel
 from loyalcode.codegen.batches import batch_for_serial
 from loyalcode.codegen.models import Batch
@@ -175,14 +175,15 @@ def _add(session: Session, shipment: Shipment, code: str, serials: VisibleSerial
     """Record one scan: (kind, code as shown, whether new, the case or pallet)."""
     values: dict[str, Any] = {"shipment_id": shipment.id, "scanned_at": utc(now)}
     unit = None
-    if gs1.looks_like(code):
-        unit = get_unit(session, code)
+    scan = read_scan(code)
+    if scan.kind == "sscc":
+        unit = get_unit(session, scan.value)
         values["unit_id"] = unit.id
         target, kind, shown = ["shipment_id", "unit_id"], unit.kind, unit.sscc
     else:
-        _, serial = unit_serial(session, code, serials)
+        _, serial = unit_serial(session, scan.value, serials)
         values["serial"] = serial
-        target, kind, shown = ["shipment_id", "serial"], "unit", code.strip().upper()
+        target, kind, shown = ["shipment_id", "serial"], "unit", scan.value
     make = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     # The unique index is the guard against a repeated scan, not a check-then-write.
     added = session.execute(make(ShipmentScan).values(**values)

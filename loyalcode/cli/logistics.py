@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import getpass
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -15,6 +16,8 @@ JSON = typer.Option(False, "--json", help="Machine-readable JSON on stdout.")
 if TYPE_CHECKING:
     from loyalcode.channels.cases import PackResult
 
+#: GS1's global resolver, where a Digital Link without a brand resolver of its own points.
+DEFAULT_DIGITAL_LINK_HOST = "id.gs1.org"
 BY = typer.Option(None, "--by", help="Who does it (default: the login name).")
 
 case_app = typer.Typer(help="Cases and pallets (SSCC-18): create, pack, upload, move, show.",
@@ -273,3 +276,45 @@ def return_cmd(
     _print_shipment(info, json_out)
     if info.channel is None:
         notice(f"{info.units:,} units deactivated.")
+
+
+@app.command("print-logistic")
+def print_logistic_cmd(
+    codes: list[str] = typer.Argument(
+        ..., metavar="SSCC...",
+        help="SSCCs of cases or pallets; '-': one a line from stdin (the last field of a line, "
+             "so `case create` output pipes in)."),
+    template: str = typer.Option("a6-sscc", "--template", "-t",
+                                 help="A case and pallet template: a6-sscc (PDF), 4x6-sscc (thermal)."),
+    fmt: str = typer.Option("pdf", "--format", "-f", help="pdf, png (a directory of pages) or zpl."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output file (pdf, zpl) or directory (png)."),
+    dpi: int | None = typer.Option(None, "--dpi", help="Printer resolution (default 300; zpl 203)."),
+    ec: str = typer.Option("M", "--ec", help="QR error correction level: L, M, Q or H."),
+    host: str | None = typer.Option(
+        None, "--host", help="Digital Link host (default: [gs1] digital_link_host, else id.gs1.org)."),
+    font: Path | None = typer.Option(None, "--font", help="Font file for the text (CJK product names)."),
+    templates_file: Path | None = typer.Option(
+        None, "--templates", metavar="FILE", help="TOML or JSON file of extra label templates."),
+    json_out: bool = JSON,
+) -> None:
+    """Print case and pallet labels: the SSCC as GS1-128 and as a GS1 Digital Link QR,
+    with the product, quantity and batch inside."""
+    from loyalcode.channels.cases import label_facts
+    from loyalcode.printing.logistic import labels_from_facts, print_logistic
+    from loyalcode.printing.output import preflight
+    from loyalcode.printing.templates import get_template
+
+    tmpl = get_template(template, templates_file)
+    preflight(out, fmt)
+    wanted = [line.split()[-1] for line in _codes(codes) if line.split()]
+    with deployment() as ctx:
+        resolver = host or ctx.config.section("gs1").get("digital_link_host") or DEFAULT_DIGITAL_LINK_HOST
+        with ctx.session() as s:
+            facts = [label_facts(s, code).to_dict() for code in wanted]
+    result = print_logistic(labels_from_facts(facts), out, tmpl, host=str(resolver), fmt=fmt, dpi=dpi,
+                            ec=ec, font=str(font) if font else None)
+    if json_out:
+        emit_json({**result.to_dict(), "ssccs": [f["sscc"] for f in facts]})
+    else:
+        notice(f"Printed {result.labels:,} case and pallet labels on {result.pages:,} pages to "
+               f"{result.path} ({result.format}, {result.dpi} dpi).")

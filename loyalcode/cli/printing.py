@@ -58,6 +58,11 @@ def print_cmd(
         None, "--font", help="Font file for the caption (default: located; CJK needs a CJK font)."
     ),
     no_serial: bool = typer.Option(False, "--no-serial", help="Leave the visible serial off."),
+    outer_code: bool = typer.Option(
+        False, "--outer-code",
+        help="Also print the visible serial as a DataMatrix in the template's outer box "
+             "(outside the scratch-off area: a4-3x8-outer, roll-60x40-outer).",
+    ),
     workers: int | None = typer.Option(
         None, "--workers", min=1, help="Rendering processes (default: all cores for large runs)."
     ),
@@ -105,7 +110,7 @@ def print_cmd(
     preflight(part_path(out, 1, fmt) if split is not None else out, fmt, stream=stream)
     options = PrintOptions(
         template=tmpl, fmt=fmt, dpi=dpi, ec=ec, with_serial=not no_serial,
-        caption=caption, font=str(font) if font else None, workers=workers,
+        caption=caption, font=str(font) if font else None, workers=workers, outer_code=outer_code,
     )
     ctx = open_deployment()  # not_initialized, never a new file, on a missing database
     try:

@@ -76,6 +76,8 @@ class SheetSpec:
     mask_reference: int = 0
     max_module_px: int | None = None
     """Largest module in printer dots (ZPL's ``^BQ`` magnification stops at 10)."""
+    outer_code: bool = False
+    """Print each label's visible serial as a DataMatrix in the template's outer box."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +108,8 @@ class SheetLayout:
                 reason=f"a {self.modules}-module QR does not fit {t.qr_size_mm} mm; raise the DPI",
             )
         self.symbol_px = self.modules * self.module_px
+        if spec.outer_code:
+            self._fit_outer()
         self._fit_text()
         self._place()
 
@@ -167,6 +171,22 @@ class SheetLayout:
         self.text_block_px = total
         self.text_gap_px = gap
 
+    def _fit_outer(self) -> None:
+        """The outer code's module: whole dots, the largest that fits the outer box for
+        a serial of the run's length (with the DataMatrix quiet zone), at most 0.5 mm."""
+        from loyalcode.printing.barcodes import DATAMATRIX_QUIET, datamatrix
+
+        spec, t = self.spec, self.spec.template
+        if not spec.with_serial:
+            raise TemplateInvalid(name=t.name, reason="an outer code is the visible serial: drop --no-serial")
+        if not t.has_outer_code:
+            raise TemplateInvalid(name=t.name, reason="it declares no outer_box_mm for an outer code")
+        side = min(t.outer_box_mm[2], t.outer_box_mm[3]) * self.px_per_mm
+        modules = datamatrix("W" * max(spec.serial_chars, 1)).shape[0] + 2 * DATAMATRIX_QUIET
+        self.outer_module_px = min(math.floor(side / modules + 1e-9), max(1, math.floor(0.5 * self.px_per_mm)))
+        if self.outer_module_px < 1:
+            raise LabelTooSmall(name=t.name, dpi=spec.dpi, reason="the outer code does not fit its box")
+
     @staticmethod
     def _line_height(size_px: int) -> int:
         return _glyphs(size_px).height
@@ -184,6 +204,10 @@ class SheetLayout:
             qr.append((round(cx * k - self.symbol_px / 2), round(cy * k - self.symbol_px / 2)))
             bx, by = t.place_mm(ox + t.text_box_mm[0], oy + t.text_box_mm[1])
             text.append((round(bx * k), round(by * k)))
+        self.outer_xy = np.array([t.place_mm(ox + t.outer_box_mm[0], oy + t.outer_box_mm[1])
+                                  for ox, oy in (t.label_origin_mm(i) for i in range(t.labels_per_page))],
+                                 dtype=np.float64) * k
+        self.outer_box_px = (t.outer_box_mm[2] * k, t.outer_box_mm[3] * k)
         self.qr_xy = np.array(qr, dtype=np.int64)
         self.text_xy = np.array(text, dtype=np.int64)
         self.text_box_px = (round(t.text_box_mm[2] * k), round(t.text_box_mm[3] * k))
@@ -194,6 +218,11 @@ class SheetLayout:
                 or (self.text_xy[:, 0] + self.text_box_px[0]).max() > w + 1
                 or (self.text_xy[:, 1] + self.text_box_px[1]).max() > h + 1):
             raise TemplateInvalid(name=t.name, reason="calibration moves labels off the page")
+
+    def outer_xy_px(self, slot: int, side_px: int) -> tuple[int, int]:
+        """Top-left of an outer code of ``side_px`` in slot ``slot``: centred in the box."""
+        x, y = self.outer_xy[slot]
+        return (round(x + (self.outer_box_px[0] - side_px) / 2), round(y + (self.outer_box_px[1] - side_px) / 2))
 
     def qr_center_px(self, slot: int) -> tuple[float, float]:
         """Centre of the QR symbol of label slot ``slot`` in page pixels (float)."""

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from loyalcode.printing.errors import InvalidFormat, PayloadTooLong
+from loyalcode.printing.errors import InvalidFormat, PayloadTooLong, TemplateInvalid
 from loyalcode.printing.fonts import find_caption_font
 from loyalcode.printing.layout import SheetSpec, check_dpi
 from loyalcode.printing.output import AtomicPageDir, preflight
@@ -61,6 +61,7 @@ class PrintOptions:
     caption: str | None = None
     font: str | None = None
     workers: int | None = None  # None: all cores for large runs
+    outer_code: bool = False  # the visible serial as a DataMatrix in the template's outer box
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,8 +129,11 @@ def prepare(options: PrintOptions, sample_payloads: Sequence[str],
         template=options.template, dpi=dpi, version=version, ec=ec,
         with_serial=options.with_serial, serial_chars=serial_chars,
         caption=caption, caption_font=caption_font,
-        mask=encoder.mask, mask_reference=encoder.reference,
+        mask=encoder.mask, mask_reference=encoder.reference, outer_code=options.outer_code,
     )
+    if options.template.logistic:
+        raise TemplateInvalid(name=options.template.name,
+                              reason="it is a case and pallet label template: use print-logistic")
     # Build the layout now so a label too small for its content fails before any output.
     if options.fmt == "zpl":
         ZplLabels(spec)

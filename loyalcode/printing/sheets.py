@@ -125,7 +125,21 @@ class PageRenderer:
                 self._blit(page, rows[i], tx + at.dx, ty + at.dy)
             if serial_rows is not None:
                 self._blit(page, serial_rows[i], tx + self.serial_at.dx, ty + self.serial_at.dy)
+        if self.spec.outer_code:
+            self._outer_codes(page, labels)
         return page
+
+    def _outer_codes(self, page: np.ndarray, labels: PageLabels) -> None:
+        """Each label's visible serial as a DataMatrix, centred in the outer box."""
+        from loyalcode.printing.barcodes import datamatrix
+
+        if labels.serials is None:
+            raise InvalidInput(detail="an outer code needs the visible serials")
+        m = self.layout.outer_module_px
+        for i, serial in enumerate(labels.serials):
+            symbol = datamatrix(serial).repeat(m, axis=0).repeat(m, axis=1)
+            x, y = self.layout.outer_xy_px(i, symbol.shape[0])
+            self._blit(page, symbol, x, y)
 
     @staticmethod
     def _blit(page: np.ndarray, bitmap: np.ndarray, x: int, y: int) -> None:

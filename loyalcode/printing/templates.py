@@ -58,6 +58,8 @@ _EPS = 1e-6
 
 
 Pair = tuple[float, float]
+Box = tuple[float, float, float, float]
+NO_BOX: Box = (0.0, 0.0, 0.0, 0.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +82,22 @@ class Template:
     """Box for the human-readable text within a label: (x, y, width, height)."""
     safe_mm: float = EDGE_TO_EDGE_SAFE_MM
     """Inset inside each label's edges that no ink enters."""
+    outer_box_mm: Box = NO_BOX
+    """Unit labels: the region for the outer code (the visible serial as a DataMatrix),
+    outside the scratch-off area (the QR square and the text box); none if all zero."""
+    barcode_box_mm: Box = NO_BOX
+    """Case and pallet (SSCC) labels: the region of the GS1-128 barcode, its quiet zones
+    and its human-readable line; a template with one is a logistic template."""
+
+    @property
+    def logistic(self) -> bool:
+        """Whether this is a case and pallet (SSCC) label template."""
+        return self.barcode_box_mm[2] > 0
+
+    @property
+    def has_outer_code(self) -> bool:
+        """Whether the template declares a region for a unit's outer code."""
+        return self.outer_box_mm[2] > 0
 
     @property
     def labels_per_page(self) -> int:
@@ -123,6 +141,8 @@ class Template:
             "scale": list(self.scale),
             "safe_mm": self.safe_mm,
             "text_box_mm": list(self.text_box_mm),
+            "outer_box_mm": list(self.outer_box_mm) if self.has_outer_code else None,
+            "barcode_box_mm": list(self.barcode_box_mm) if self.logistic else None,
             "labels_per_page": self.labels_per_page,
             "description": self.description,
         }
@@ -148,6 +168,18 @@ def auto_layout(label_mm: Pair, safe_mm: float = LABEL_PADDING_MM
     Wide labels get the QR on the left and the text on the right; tall ones the QR on
     top and the text below. The text column keeps at least 30 % of the label.
     """
+    return _auto_layout(label_mm, safe_mm)
+
+
+def outer_strip(text_box: Box, height_mm: float) -> tuple[Box, Box]:
+    """``text_box`` split for an outer code: (the text box above, the outer box of
+    ``height_mm`` at the bottom of the text column)."""
+    x, y, w, h = text_box
+    top = (x, y, w, _r(h - height_mm - _GAP_MM))
+    return top, (x, _r(y + h - height_mm), w, _r(height_mm))
+
+
+def _auto_layout(label_mm: Pair, safe_mm: float) -> tuple[Pair, float, tuple[float, float, float, float]]:
     w, h = label_mm
     p = safe_mm
     if w >= h:
@@ -183,6 +215,9 @@ def make_template(
     scale: Pair = (1.0, 1.0),
     description: str = "",
     safe_mm: float | None = None,
+    outer_box_mm: Box | None = None,
+    outer_strip_mm: float | None = None,
+    barcode_box_mm: Box | None = None,
 ) -> Template:
     """Build and validate a template; missing QR/text placement comes from :func:`auto_layout`
     and a missing safe inset from the stock (see :func:`edge_to_edge`)."""
@@ -194,6 +229,9 @@ def make_template(
     if safe_mm is None:
         safe_mm = EDGE_TO_EDGE_SAFE_MM if edge_to_edge(template) else LABEL_PADDING_MM
     auto_center, auto_size, auto_box = auto_layout(label_mm, safe_mm)
+    if outer_strip_mm is not None:
+        auto_box, outer_box_mm = outer_strip(text_box_mm or auto_box, outer_strip_mm)
+        text_box_mm = None
     template = Template(
         name=name,
         page_mm=page_mm,
@@ -209,6 +247,8 @@ def make_template(
         scale=scale,
         description=description,
         safe_mm=safe_mm,
+        outer_box_mm=outer_box_mm or NO_BOX,
+        barcode_box_mm=barcode_box_mm or NO_BOX,
     )
     validate(template)
     return template
@@ -221,7 +261,8 @@ def validate(t: Template) -> None:
         return TemplateInvalid(name=t.name, reason=reason)
 
     numbers = [*t.page_mm, *t.label_mm, *t.margin_mm, *t.pitch_mm, *t.qr_center_mm,
-               t.qr_size_mm, *t.shift_mm, *t.scale, *t.text_box_mm, t.safe_mm]
+               t.qr_size_mm, *t.shift_mm, *t.scale, *t.text_box_mm, t.safe_mm,
+               *t.outer_box_mm, *t.barcode_box_mm]
     if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in numbers):
         raise bad("every size must be a finite number of millimetres")
     if not t.name or not isinstance(t.name, str):
@@ -262,6 +303,19 @@ def validate(t: Template) -> None:
     if bw <= 0 or bh <= 0 or bx < safe_x0 - 1e-3 or by < safe_y0 - 1e-3 \
             or bx + bw > safe_x1 + 1e-3 or by + bh > safe_y1 + 1e-3:
         raise bad(f"the text box is not inside the {s} mm safe area of the label")
+    for name, box in (("outer code box", t.outer_box_mm), ("barcode box", t.barcode_box_mm)):
+        if box == NO_BOX:
+            continue
+        x, y, w, h = box
+        if w <= 0 or h <= 0 or x < safe_x0 - 1e-3 or y < safe_y0 - 1e-3 \
+                or x + w > safe_x1 + 1e-3 or y + h > safe_y1 + 1e-3:
+            raise bad(f"the {name} is not inside the {s} mm safe area of the label")
+        qr_box = (cx - half, cy - half, t.qr_size_mm, t.qr_size_mm)
+        if _overlap(box, qr_box) or (name == "outer code box" and _overlap(box, t.text_box_mm)):
+            raise bad(f"the {name} overlaps the QR square or the text box"
+                      + (" (the scratch-off area)" if name == "outer code box" else ""))
+    if t.logistic and t.has_outer_code:
+        raise bad("a case or pallet label has a barcode box, a unit label an outer code box: not both")
     # Calibration must not push any ink (inside the labels' safe areas) off the page.
     p = s
     for x, y in ((t.margin_mm[0] + p, t.margin_mm[1] + p), (right - p, bottom - p)):
@@ -270,7 +324,16 @@ def validate(t: Template) -> None:
             raise bad("the calibration shift/scale moves labels off the page")
 
 
+def _overlap(a: Box, b: Box) -> bool:
+    return (a[0] < b[0] + b[2] - 1e-3 and b[0] < a[0] + a[2] - 1e-3
+            and a[1] < b[1] + b[3] - 1e-3 and b[1] < a[1] + a[3] - 1e-3)
+
+
 A4 = (210.0, 297.0)
+A6 = (105.0, 148.0)
+FOUR_BY_SIX = (101.6, 152.4)
+#: Height of the outer-code strip of the shipped ``-outer`` unit templates, in mm.
+OUTER_STRIP_MM = 9.0
 LETTER = (215.9, 279.4)
 
 BUILTIN: dict[str, Template] = {
@@ -298,6 +361,28 @@ BUILTIN: dict[str, Template] = {
             "roll-50x30", page_mm=(50.0, 30.0), label_mm=(50.0, 30.0), rows=1, columns=1,
             margin_mm=(0.0, 0.0), description="Roll label 50x30 mm, one label per page",
         ),
+        make_template(
+            "a4-3x8-outer", page_mm=A4, label_mm=(70.0, 37.0), rows=8, columns=3,
+            margin_mm=(0.0, 0.5), outer_strip_mm=OUTER_STRIP_MM,
+            description="A4 sheet, 3x8 labels of 70x37 mm, with an outer code (the visible serial)",
+        ),
+        make_template(
+            "roll-60x40-outer", page_mm=(60.0, 40.0), label_mm=(60.0, 40.0), rows=1, columns=1,
+            margin_mm=(0.0, 0.0), outer_strip_mm=OUTER_STRIP_MM,
+            description="Roll label 60x40 mm with an outer code (the visible serial)",
+        ),
+        make_template(
+            "a6-sscc", page_mm=A6, label_mm=A6, rows=1, columns=1, margin_mm=(0.0, 0.0),
+            text_box_mm=(3.0, 3.0, 99.0, 42.0), qr_center_mm=(52.5, 70.0), qr_size_mm=46.0,
+            barcode_box_mm=(3.0, 96.0, 99.0, 49.0),
+            description="A6 case and pallet label: GS1-128 SSCC, Digital Link QR, contents",
+        ),
+        make_template(
+            "4x6-sscc", page_mm=FOUR_BY_SIX, label_mm=FOUR_BY_SIX, rows=1, columns=1,
+            margin_mm=(0.0, 0.0), text_box_mm=(3.0, 3.0, 95.6, 44.0), qr_center_mm=(50.8, 72.0),
+            qr_size_mm=46.0, barcode_box_mm=(3.0, 98.0, 95.6, 51.4),
+            description="4x6 in thermal case and pallet label: GS1-128 SSCC, Digital Link QR, contents",
+        ),
     )
 }
 
@@ -321,9 +406,9 @@ def _from_mapping(raw: Mapping[str, Any], known: Mapping[str, Template]) -> Temp
                 if not isinstance(value, (list, tuple)) or len(value) != 2:
                     raise ValueError(f"{key} must be a pair of numbers")
                 values[key] = (float(value[0]), float(value[1]))
-            elif key == "text_box_mm":
+            elif key in ("text_box_mm", "outer_box_mm", "barcode_box_mm"):
                 if not isinstance(value, (list, tuple)) or len(value) != 4:
-                    raise ValueError("text_box_mm must be [x, y, width, height]")
+                    raise ValueError(f"{key} must be [x, y, width, height]")
                 values[key] = tuple(float(v) for v in value)
             elif key in ("rows", "columns"):
                 if isinstance(value, bool) or not isinstance(value, int):

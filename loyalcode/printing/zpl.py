@@ -110,12 +110,24 @@ class ZplLabels:
             rows, row_bytes = packed.shape
             self.header = f"~DG{CAPTION_GRAPHIC},{rows * row_bytes},{row_bytes},{packed.tobytes().hex().upper()}\n"
             parts.append(f"^FO{tx + r.caption_at.dx},{ty + r.caption_at.dy}^XG{CAPTION_GRAPHIC},1,1^FS")
-        parts.append("^XZ\n")
+        self.outer = spec.outer_code
+        if not self.outer:
+            parts.append("^XZ\n")
         self._format = "".join(parts)
         self._ec = spec.ec
         self.version = spec.version
         self._capacity = {mode: segment_capacity(mode, spec.version, spec.ec) for mode in ("N", "A", "B")}
         self.with_serial = spec.with_serial
+
+    def outer_field(self, serial: str) -> str:
+        """The outer code: the printer draws the visible serial as an ECC 200 DataMatrix
+        (``^BX``) of the size the layout planned, centred in the outer box."""
+        from loyalcode.printing.barcodes import datamatrix
+
+        layout = self.renderer.layout
+        side = datamatrix(serial).shape[0]
+        x, y = layout.outer_xy_px(0, side * layout.outer_module_px)
+        return f"^FO{x},{y}^BXN,{layout.outer_module_px},200,{side},{side}^FD{serial}^FS^XZ\n"
 
     def qr_field(self, payload: str, mode: str | None = None) -> str:
         """The ``^FD`` of the QR for ``payload``: manual input, one segment in ``mode``
@@ -157,6 +169,8 @@ class ZplLabels:
         append = out.append
         lines = self.code_lines
         fields = self.qr_fields(payloads)
+        if self.outer and serials is None:
+            raise PayloadTooLong(length=0, reason="an outer code needs the visible serials")
         for i, code in enumerate(codes):
             qr = fields[i]
             if lines == 2:
@@ -165,7 +179,9 @@ class ZplLabels:
                 text = (f"{code[0:4]}-{code[4:8]}-{code[8:12]}-{code[12:16]}",)
             else:
                 text = (code[0:4], code[4:8], code[8:12], code[12:16])
-            if self.with_serial and serials is not None:
+            if self.outer and serials is not None:
+                append(fmt % (qr, *text, serials[i]) + self.outer_field(serials[i]))
+            elif self.with_serial and serials is not None:
                 append(fmt % (qr, *text, serials[i]))
             elif self.with_serial:
                 append(fmt % (qr, *text, ""))

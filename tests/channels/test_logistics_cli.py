@@ -88,3 +88,35 @@ def test_readme_ssccs_are_valid() -> None:
     section = readme_section("Activation: shipping codes to a channel")
     found = set(re.findall(r"\b0\d{17}\b", section))
     assert found and all(is_valid(code) for code in found)
+
+
+def test_a_printed_case_label_is_scanned_and_shipped(gs1_cli: Cli, tmp_path: Path) -> None:
+    """Print a case label, decode it as a handheld does, ship the decoded text: the
+    units inside are activated for the channel."""
+    import zxingcpp
+
+    from loyalcode.channels import sscc as gs1
+    from tests.printing.support import pdf_pages
+
+    cli = gs1_cli
+    r = cli("batch", "create", "--sku", "TEA-250", "--quantity", "48", "--points", "1",
+            "--per-case", "24", "--json")
+    assert r.exit_code == 0, r.stderr
+    first_case = gs1.build(extension=1, company_prefix="0614141", reference=0)
+    out = tmp_path / "cases.pdf"
+    r = cli("print-logistic", "-", "--out", str(out), "--host", "lc.example.com", "--json",
+            stdin=f"case\t{first_case}\n")
+    assert r.exit_code == 0, r.stderr
+    assert r.json()["labels"] == 1
+    (page,) = pdf_pages(out, 300)
+    found = {x.format.name: x for x in zxingcpp.read_barcodes(page)}
+    bars = found["Code128"]
+    scanned = bars.symbology_identifier + bars.bytes.decode()  # ]C1 00 + the 18 digits
+    r = cli("ship", "--channel", "GD-DIST", scanned, "--json")
+    assert r.exit_code == 0, r.stderr
+    assert r.json()["units"] == 24
+    r = cli("ship", "--channel", "WH", found["QRCode"].text, "--json")  # the Digital Link QR
+    assert r.exit_code == 0 and r.json()["units"] == 24
+    r = cli("report", "--by", "shipment", "--json")
+    rows = {row["shipment"]: row for row in r.json()["rows"]}
+    assert rows[1]["codes_shipped"] == 24 and rows[2]["codes_activated"] == 24

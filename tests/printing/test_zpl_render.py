@@ -41,7 +41,7 @@ PAYLOADS = {
     "gs1-digital-link": "https://id.gs1.org/01/09506000134352/21/",  # mixed case: byte mode
     "default": "HTTPS://LC.EXAMPLE.COM/C/",  # upper case: alphanumeric mode
 }
-CASES = [(t, dpi, ec, p) for t in sorted(BUILTIN) for dpi in ZPL_DPI for ec in EC_LEVELS for p in PAYLOADS]
+CASES = [(t, dpi, ec, p) for t in sorted(n for n, v in BUILTIN.items() if not (v.logistic or v.has_outer_code)) for dpi in ZPL_DPI for ec in EC_LEVELS for p in PAYLOADS]
 
 
 @dataclass(frozen=True)
