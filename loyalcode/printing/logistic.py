@@ -35,12 +35,13 @@ from loyalcode.printing.barcodes import CODE128_QUIET, GS1_128_X_MM, gs1_128
 from loyalcode.printing.errors import InvalidFormat, LabelTooSmall, TemplateInvalid
 from loyalcode.printing.fonts import MONO_FONT, find_caption_font
 from loyalcode.printing.layout import check_dpi
-from loyalcode.printing.output import AtomicFile, AtomicPageDir
+from loyalcode.printing.output import AtomicPageDir
 from loyalcode.printing.qr import QUIET_ZONE, QrEncoder, check_ec, choose_version
 from loyalcode.printing.run import DEFAULT_DPI, FORMATS, PrintResult
 from loyalcode.printing.templates import Template
 from loyalcode.printing.text import caption_width_px, render_caption
 from loyalcode.printing.zpl import QR_DROP, check_zpl_dpi
+from loyalcode.store.files import AtomicFile
 
 #: Modules of a GS1-128 SSCC: start C, FNC1, ten digit pairs, check, stop (11 each, stop 13).
 SSCC_MODULES = 156
