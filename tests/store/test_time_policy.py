@@ -53,6 +53,7 @@ LATER_INSTANTS = {
     ("idempotency_records", "created_at"),  # 0011
     ("logistic_units", "created_at"), ("packings", "created_at"),  # 0012
     ("shipments", "opened_at"), ("shipments", "closed_at"), ("shipment_scans", "scanned_at"),
+    ("code_queries", "first_at"), ("code_queries", "last_at"),  # 0013
 }
 
 
