@@ -6,9 +6,9 @@ The scheme and host belong to the reverse proxy and are ignored; the path is mat
 the template's case or in lower case (a phone may lower-case a URL), with or without a
 trailing slash; each query parameter of the template must be present (its name in
 either case; others, such as a messenger's tracking parameters, are ignored). The code
-comes from its field, wherever the template put it. ``{gtin}`` matches 14 digits,
-``{batch}`` digits, ``{serial}`` one path segment or value: the code alone decides
-the verdict.
+comes from its field, wherever the template put it (10 to 200 characters). ``{gtin}``
+matches 14 digits, ``{batch}`` digits, ``{serial}`` one path segment or value: the code
+alone decides the verdict.
 
 >>> forms = PayloadForms.build(["HTTPS://LC.EXAMPLE.COM/C/{code}",
 ...                             "https://b.example/01/{gtin}/21/{serial}?c={code}"])
@@ -29,7 +29,9 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 _ORIGIN = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#{}]*")
-_FIELD = {"code": r"[^/?#&]+", "serial": r"[^/?#&]+", "gtin": r"[0-9]{14}", "batch": r"[0-9]+"}
+#: A code's field takes 10 to 200 characters (16 symbols, maybe hyphenated or
+#: percent-encoded): ``/C/`` or ``/favicon.ico`` under a ``/{code}`` template is no label.
+_FIELD = {"code": r"[^/?#&]{10,200}", "serial": r"[^/?#&]+", "gtin": r"[0-9]{14}", "batch": r"[0-9]+"}
 
 
 @dataclass(frozen=True, slots=True)
