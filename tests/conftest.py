@@ -31,7 +31,7 @@ TEST_KEY = "7c1f0a9e3b5d4c2a8e6f1b0d9c7a5e3f2b4d6c8a0e1f3b5d7c9a2e4f6b8d0c1a"
 
 # Fixtures that several packages' tests share: databases initialised by the CLI, the
 # shop (a batch, channels, a Redeemer) and the loyalty helpers on top of it.
-pytest_plugins = ["tests.dbs", "tests.shop", "tests.loyal"]
+pytest_plugins = ["tests.dbs", "tests.shop", "tests.loyal", "tests.service.pages_support"]
 
 _pg_state: dict[str, Any] = {}
 

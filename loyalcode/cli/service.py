@@ -34,7 +34,8 @@ def serve(
                              max=65535),
     workers: int = typer.Option(1, "--workers", help="Worker processes.", min=1, max=64),
 ) -> None:
-    """Run the HTTP API (/v1, /healthz, /readyz) on uvicorn until SIGTERM or Ctrl-C."""
+    """Run the HTTP API (/v1, /healthz, /readyz) and the consumer pages on uvicorn until
+    SIGTERM or Ctrl-C."""
     import uvicorn
 
     from loyalcode.store import db

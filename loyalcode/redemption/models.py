@@ -84,5 +84,19 @@ class CloneAlert(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 
 
+class CodeQuery(Base):
+    """How often the anti-counterfeit verdict (the landing page) was asked of one code,
+    by serial: a code queried again and again, or first queried long after it was
+    redeemed, is a clone signal for the channel team. Holds the serial, never the code.
+    """
+
+    __tablename__ = "code_queries"
+
+    serial: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    queries: Mapped[int] = mapped_column(Integer)
+    first_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    last_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
 # Keys from a lower package's tables to this one's (see loyalcode.store.db.reference).
 reference(LedgerEntry.__table__, "redemption_serial", "redemptions.serial")  # type: ignore[arg-type]

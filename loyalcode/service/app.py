@@ -9,7 +9,8 @@ of threads (``[service] threads``), each keeping its connection, as the Redeemer
 does; the event loop only parses, routes and answers.
 
 Routers, one per area, are mounted under ``/v1`` in :data:`ROUTERS`: redemptions,
-checks, members, gifts, events, logistics, admin.
+checks, members, gifts, events, logistics, admin. The public consumer pages
+(:mod:`loyalcode.service.pages`) are mounted after them.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ from loyalcode.errors import LoyalcodeError
 from loyalcode.service.auth import KeyCache
 from loyalcode.service.guard import Guard, log_facts
 from loyalcode.service.logs import ERRORS
+from loyalcode.service.pages import landing
+from loyalcode.service.pages.site import SiteSettings
 from loyalcode.service.problems import (
     InvalidRequest,
     MethodNotAllowed,
@@ -141,14 +144,18 @@ def create_app(database: str | None = None) -> FastAPI:
     """The application for the deployment at ``database`` (else
     ``LOYALCODE_DATABASE_URL``, else the SQLite default). Opened at start-up."""
     url = database_url(database)
-    settings = ServiceSettings.from_config(load_config(url))
+    config = load_config(url)
+    settings = ServiceSettings.from_config(config)
+    site = SiteSettings.from_config(config)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         service = await anyio.to_thread.run_sync(Service, url, settings)
         app.state.service = service
+        app.state.landing = await anyio.to_thread.run_sync(landing.open_landing, service, site)
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(_purge_idempotency, service)
+            tasks.start_soon(landing.refresh_forever, service, app.state.landing)
             try:
                 yield
             finally:
@@ -173,6 +180,8 @@ def create_app(database: str | None = None) -> FastAPI:
     app.include_router(health.router)
     for router in ROUTERS:
         app.include_router(router)
+    # The consumer pages last: their payload forms match any path a batch's template makes.
+    app.router.routes.extend(landing.routes())
     _handlers(app)
     _document_scopes(app)
     if settings.cors_origins:

@@ -71,7 +71,11 @@ class Guard:
         async def send_with_headers(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 sent["status"] = message["status"]
-                message["headers"] = [*message.get("headers", ()), *SECURITY_HEADERS,
+                headers = list(message.get("headers", ()))
+                # a page sets its own policy and caching; the API's apply to the rest
+                own = {name.lower() for name, _ in headers} if headers else ()
+                message["headers"] = [*headers,
+                                      *(h for h in SECURITY_HEADERS if h[0] not in own),
                                       request_id_header]
             await send(message)
 
@@ -87,11 +91,12 @@ class Guard:
             return message
 
         try:
-            length, json_body = _body_headers(scope)
+            length, media = _body_headers(scope)
             if length is not None and length > self.max_body:
                 raise PayloadTooLarge(limit=self.max_body)
-            if scope.get("method") in _WITH_BODY and not json_body:
-                raise UnsupportedMediaType()
+            if scope.get("method") in _WITH_BODY and not (
+                    media == "json" or (media == "form" and not scope["path"].startswith("/v1/"))):
+                raise UnsupportedMediaType()  # JSON for the API; page forms outside /v1
             with anyio.fail_after(self.timeout):
                 await self.app(scope, capped_receive, send_with_headers)
         except LoyalcodeError as err:  # refused here, before or outside the app's handlers
@@ -124,18 +129,22 @@ class Guard:
 _WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 
 
-def _body_headers(scope: dict[str, Any]) -> tuple[int | None, bool]:
-    """The declared body length, and whether the body is declared JSON
-    (``application/json``, ``application/*+json``)."""
-    length, is_json = None, False
+def _body_headers(scope: dict[str, Any]) -> tuple[int | None, str | None]:
+    """The declared body length, and what the body is declared: ``"json"``
+    (``application/json``, ``application/*+json``), ``"form"``
+    (``application/x-www-form-urlencoded``, a page's form) or ``None``."""
+    length, kind = None, None
     for name, value in scope.get("headers", ()):
         if name == b"content-length":
             length = int(value) if value.isdigit() else None
         elif name == b"content-type":
             media = value.split(b";", 1)[0].strip().lower()
-            is_json = media == b"application/json" or (
-                media.startswith(b"application/") and media.endswith(b"+json"))
-    return length, is_json
+            if media == b"application/json" or (
+                    media.startswith(b"application/") and media.endswith(b"+json")):
+                kind = "json"
+            elif media == b"application/x-www-form-urlencoded":
+                kind = "form"
+    return length, kind
 
 
 async def _send_problem(send: Any, err: LoyalcodeError) -> None:

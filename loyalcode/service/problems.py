@@ -34,6 +34,8 @@ STATUS: dict[str, int] = {
     "api_key_required": 401,
     "invalid_api_key": 401,
     "scope_required": 403,
+    # a page form posted without its CSRF token, or from another site
+    "csrf_failed": 403,
     # routing
     "not_found": 404,
     "method_not_allowed": 405,

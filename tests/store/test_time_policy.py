@@ -54,6 +54,7 @@ LATER_INSTANTS = {
     ("logistic_units", "created_at"), ("packings", "created_at"),  # 0012
     ("shipments", "opened_at"), ("shipments", "closed_at"), ("shipment_scans", "scanned_at"),
     ("batches", "issued_at"),  # 0009
+    ("code_queries", "first_at"), ("code_queries", "last_at"),  # 0014
 }
 
 
