@@ -15,9 +15,10 @@ def test_statuses_of_the_rule() -> None:
     assert status_of(Throttled(retry_after=5)) == 429
     assert status_of(DatabaseUnavailable(url="x", reason="down")) == 503
     assert status_of(InvalidInput("bad")) == 422
-    # every scan refusal but the conflict and the throttle is a business refusal
+    # every scan refusal but the conflicts (a redeemed code, an identity held by another
+    # member or not yet verified) and the throttle is a business refusal
     for code in scan_codes():
-        if code not in ("already_redeemed", "throttled"):
+        if code not in ("already_redeemed", "throttled", "identity_in_use", "phone_unverified"):
             assert code not in STATUS or STATUS[code] == 422, code
 
 

@@ -107,7 +107,8 @@ def test_sigkilled_print_leaves_no_process_and_nothing_after_the_next_run(
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     marker = secrets.token_hex(8)
-    args = ("print", str(batch), "--template", "a4-3x8", "--workers", "2", "--out", "labels.pdf")
+    args = ("print", str(batch), "--template", "a4-3x8", "--workers", "2", "--out", "labels.pdf",
+            "--allow-example-domain")
     proc = _start(sqlite_db_url, marker, *args, cwd=out_dir)
     try:
         # The run, the forkserver and two workers (and a resource tracker) are up.
@@ -166,7 +167,8 @@ def test_init_export_and_print_write_nothing_group_or_others_can_read(tmp_path: 
         return proc
 
     run("init")
-    run("batch", "create", "--sku", "S", "--quantity", "30", "--points", "1")
+    run("batch", "create", "--sku", "S", "--quantity", "30", "--points", "1",
+        "--payload", "HTTPS://QR.BRAND.CN/C/{code}")
     (work / "old.csv").write_text("an older export\n")
     (work / "old.csv").chmod(0o644)
     run("export", "1", "--out", "old.csv")
