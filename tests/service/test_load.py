@@ -31,7 +31,7 @@ def test_sixteen_concurrent_requests_for_one_code_credit_once(
             results: list[Any] = [None] * 16
 
             def scan(i: int, code: str = code, barrier: threading.Barrier = barrier,
-                     results: list[Any] = results) -> None:
+                     results: list[Any] = results, round_: int = round_) -> None:
                 with server.client(token) as http:
                     http.get("/healthz")  # connected before the race
                     barrier.wait()
