@@ -35,7 +35,7 @@ from loyalcode.errors import LoyalcodeError
 from loyalcode.service.auth import KeyCache
 from loyalcode.service.guard import Guard, log_facts
 from loyalcode.service.logs import ERRORS
-from loyalcode.service.pages import landing
+from loyalcode.service.pages import earn, landing
 from loyalcode.service.pages.site import SiteSettings
 from loyalcode.service.problems import (
     InvalidRequest,
@@ -147,12 +147,14 @@ def create_app(database: str | None = None) -> FastAPI:
     config = load_config(url)
     settings = ServiceSettings.from_config(config)
     site = SiteSettings.from_config(config)
+    earning = earn.earn_settings(config)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         service = await anyio.to_thread.run_sync(Service, url, settings)
         app.state.service = service
         app.state.landing = await anyio.to_thread.run_sync(landing.open_landing, service, site)
+        app.state.earn = earning
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(_purge_idempotency, service)
             tasks.start_soon(landing.refresh_forever, service, app.state.landing)
@@ -181,6 +183,7 @@ def create_app(database: str | None = None) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     # The consumer pages last: their payload forms match any path a batch's template makes.
+    app.router.routes.extend(earn.routes())
     app.router.routes.extend(landing.routes())
     _handlers(app)
     _document_scopes(app)
