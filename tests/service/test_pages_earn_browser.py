@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from loyalcode.redemption import Redeemer
 from tests.service.pages_support import CONFIG, Site, make_site
@@ -91,8 +92,8 @@ def test_scan_consent_phone_code_tap_then_one_tap_next_time(
     site = earn_site
     phone = Phone(browser, site.server.url)
     try:
-        text = sign_in_and_earn(phone, site, tmp_path, 1, check=phone.check_layout)
-        assert "已到账 10 积分，当前余额 10 积分" in text
+        shown = sign_in_and_earn(phone, site, tmp_path, 1, check=phone.check_layout)
+        assert "已到账 10 积分，当前余额 10 积分" in shown
         assert len(sms_codes(tmp_path)) == 1
         # the session cookie: random, Secure, HttpOnly, SameSite=Lax, 30 days
         cookie = next(c for c in phone.context.cookies() if c["name"] == "lc_session")
@@ -123,9 +124,28 @@ def test_scan_consent_phone_code_tap_then_one_tap_next_time(
         phone.open(site.path("shop", 3))
         phone.page.click("form.step-earn button")
         assert phone.heading() == "隐私说明"
+        # sign in again (a new SMS code), then erase after confirming
+        phone.page.click("form.step-consent button")
+        phone.page.fill("#phone", PHONE)
+        phone.page.click("form.step-phone button")
+        phone.page.fill("#otp", sms_codes(tmp_path)[-1]["code"])
+        phone.page.click("form.step-code button")
+        phone.open("/me")
+        phone.page.click("form.erase button")
+        assert phone.heading() == "确定删除您的数据吗？"
+        phone.check_layout()
+        phone.page.click("form.erase-confirm button")
+        assert phone.heading() == "您的数据已删除"
+        phone.open("/me")
+        assert phone.heading() == "隐私说明"  # logged out
     finally:
         phone.close()
+    assert site.shop.count("page_sessions") == 0 and site.shop.count("phone_challenges") == 0
     assert site.shop.snapshot()["balance_total"] == 30  # 20 here, 10 for the other phone
+    with site.shop.ctx.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM members WHERE phone = :p"),
+                            {"p": PHONE_E164}).scalar_one() == 0
+        conn.rollback()
     site.shop.assert_balances_match_ledger()
 
 

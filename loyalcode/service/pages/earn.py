@@ -26,6 +26,7 @@ from starlette.routing import BaseRoute, Route
 
 from loyalcode.errors import LoyalcodeError
 from loyalcode.loyalty import verification as v
+from loyalcode.loyalty.erasure import forget_member
 from loyalcode.loyalty.members import member_info
 from loyalcode.loyalty.phones import PhonePolicy
 from loyalcode.loyalty.sms import SmsSettings, send_code
@@ -42,6 +43,7 @@ SESSION_COOKIE = "lc_session"
 SIGNIN_PATH = "/signin"
 LOGOUT_PATH = "/logout"
 ME_PATH = "/me"
+ERASE_PATH = "/me/erase"
 #: The default privacy notice (``[site] privacy_notice`` replaces it; bump
 #: ``privacy_version`` when the text changes).
 DEFAULT_NOTICE_KEY = "privacy_default"
@@ -256,8 +258,31 @@ async def me(request: Request) -> Response:
     return _page(request, "me.html", info=info)
 
 
+async def erase(request: Request) -> Response:
+    """Erase the member's own data (``member forget``): ``confirm=yes`` after the
+    confirmation page; the session ends with it."""
+    try:
+        form = await _form(request)
+    except LoyalcodeError as err:
+        return _refused(request, err)
+    session = await _session(request)
+    if session is None or session.member_id is None:
+        return _consent_page(request, SIGNIN_PATH)
+    if form.get("confirm") != "yes":
+        return _page(request, "erase.html")
+    service = _service(request)
+    member_id = session.member_id
+    await service.run(lambda: service.write(
+        lambda conn: forget_member(conn, member_id, service.keyring, now_utc())))
+    log_facts(request.scope)["outcome"] = "erased"
+    response = _page(request, "erased.html")
+    response.delete_cookie(SESSION_COOKIE, path="/", secure=True, httponly=True, samesite="lax")
+    return response
+
+
 def routes() -> list[BaseRoute]:
     return [
+        Route(ERASE_PATH, erase, methods=["POST"]),
         Route(SIGNIN_PATH, signin, methods=["POST"]),
         Route(LOGOUT_PATH, logout, methods=["POST"]),
         Route(ME_PATH, me, methods=["GET"]),
