@@ -189,3 +189,4 @@ url = "http://127.0.0.1:{gateway.server_port}/sms"
     assert headers["X-Loyalcode-Signature"] == f"sha256={expected}"
     message = json.loads(body)
     assert message["phone"] == PHONE_E164 and re.fullmatch(r"\d{6}", message["code"])
+
