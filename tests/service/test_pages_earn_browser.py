@@ -4,19 +4,29 @@ points; the next scan earns with one tap; five wrong codes lock; axe on every pa
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import text
 
+from loyalcode.loyalty.points import add_months
 from loyalcode.redemption import Redeemer
 from tests.service.pages_support import CONFIG, Site, make_site
-from tests.service.test_pages_browser import AXE, CHROMIUM, Phone, pytestmark  # noqa: F401
+from tests.service.test_pages_browser import (  # noqa: F401
+    AXE,
+    CHROMIUM,
+    Phone,
+    _shoot,
+    pytestmark,
+)
 from tests.shop import OTHER_PHONE, PHONE, PHONE_E164, Shop
 
+ZONE = ZoneInfo("Asia/Shanghai")  # the default business zone
 EARN_CONFIG = CONFIG + """
 [sms]
 backend = "file"
@@ -58,8 +68,17 @@ def axe(page: Any) -> list[str]:
 
 def sign_in_and_earn(phone: Phone, site: Site, tmp_path: Path, seq: int,
                      check: Any = None) -> str:
-    """Scan, consent, phone, code, tap; returns the result's text."""
-    check = check or (lambda: None)
+    """Scan, consent, phone, code, tap; returns the result's text. ``check`` runs on
+    each page (and each is saved when LOYALCODE_SCREENSHOTS is set)."""
+    inner = check or (lambda: None)
+    names = iter(["earn-genuine", "earn-consent", "earn-phone", "earn-code", "earn-verified",
+                  "earn-credited"])
+
+    def check() -> None:
+        inner()
+        if isinstance(phone, Phone):
+            _shoot(phone, next(names))
+
     page = phone.page
     assert phone.open(site.path("shop", seq)).status == 200
     assert phone.heading() == "正品"
@@ -118,7 +137,11 @@ def test_scan_consent_phone_code_tap_then_one_tap_next_time(
         # the member page, then log out: the next scan asks for consent again
         phone.open("/me")
         assert phone.heading() == "我的积分"
-        assert "余额：20 积分" in phone.page.inner_text("main")
+        member_page = phone.page.inner_text("main")
+        assert "余额：20 积分" in member_page and "会员等级" in member_page
+        expires = add_months(dt.datetime.now(ZONE).date(), 12)
+        assert f"{expires.year}年{expires.month}月{expires.day}日 到期" in member_page
+        _shoot(phone, "member")
         phone.page.click("form[action='/logout'] button")
         assert phone.heading() == "已退出登录"
         phone.open(site.path("shop", 3))

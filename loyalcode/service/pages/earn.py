@@ -27,14 +27,17 @@ from starlette.routing import BaseRoute, Route
 from loyalcode.errors import LoyalcodeError
 from loyalcode.loyalty import verification as v
 from loyalcode.loyalty.erasure import forget_member
-from loyalcode.loyalty.members import member_info
+from loyalcode.loyalty.members import MemberInfo, member_info
 from loyalcode.loyalty.phones import PhonePolicy
+from loyalcode.loyalty.points import add_months
+from loyalcode.loyalty.settings import LoyaltySettings
 from loyalcode.loyalty.sms import SmsSettings, send_code
+from loyalcode.loyalty.tiers import TierStatus, tier_status
 from loyalcode.service.guard import log_facts
 from loyalcode.service.pages.forms import check_csrf, csrf_token, read_form, with_csrf_cookie
 from loyalcode.service.pages.landing import Landing, client_address
 from loyalcode.store.config import Config
-from loyalcode.store.timeutil import now_utc
+from loyalcode.store.timeutil import business_date, now_utc
 
 if TYPE_CHECKING:
     from loyalcode.service.app import Service
@@ -53,11 +56,13 @@ DEFAULT_NOTICE_KEY = "privacy_default"
 class EarnSettings:
     sms: SmsSettings
     phones: PhonePolicy
+    loyalty: LoyaltySettings
 
 
 def earn_settings(config: Config) -> EarnSettings:
     """``[sms]`` and the phone policy (read at start-up: a bad table stops the server)."""
-    return EarnSettings(sms=SmsSettings.from_config(config), phones=PhonePolicy.from_config(config))
+    return EarnSettings(sms=SmsSettings.from_config(config), phones=PhonePolicy.from_config(config),
+                        loyalty=LoyaltySettings.from_config(config))
 
 
 def _landing(request: Request) -> Landing:
@@ -253,9 +258,20 @@ async def me(request: Request) -> Response:
         return _consent_page(request, SIGNIN_PATH)
     service = _service(request)
     member_id = session.member_id
-    info = await service.run(lambda: service.read(
-        lambda conn: member_info(conn, member_id, with_ledger=True)))
-    return _page(request, "me.html", info=info)
+    settings: EarnSettings = request.app.state.earn
+    zone = _landing(request).pages.zone
+
+    def read(conn: Connection) -> tuple[MemberInfo, TierStatus]:
+        now = now_utc()
+        return (member_info(conn, member_id, with_ledger=True),
+                tier_status(conn, member_id, settings.loyalty, now))
+
+    info, tier = await service.run(lambda: service.read(read))
+    months = settings.loyalty.expiry_months
+    # an earned lot expires expiry_months after the business day it was earned
+    expiries = {line.id: add_months(business_date(line.created_at, zone), months)
+                for line in info.ledger if months and line.kind == "earn" and line.delta > 0}
+    return _page(request, "me.html", info=info, tier=tier, expiries=expiries)
 
 
 async def erase(request: Request) -> Response:
