@@ -210,3 +210,20 @@ def attempt_code(conn: Connection, token: str, challenge_id: int, code: str,
     if consent is not None and consent[0] is not None:
         conn.execute(_RECORD_CONSENT, {"m": member_id, "v": consent[0], "at": consent[1]})
     return member_id
+
+
+#: SMS codes are kept this long (the hourly send limits read the last hour; a day
+#: leaves room to answer a complaint), then deleted with the phone they name.
+KEEP_CHALLENGES = dt.timedelta(days=1)
+_PURGE_CHALLENGES = text("DELETE FROM phone_challenges WHERE created_at < :before").bindparams(
+    bindparam("before", type_=_TS))
+_PURGE_SESSIONS = text("DELETE FROM page_sessions WHERE expires_at < :now").bindparams(
+    bindparam("now", type_=_TS))
+
+
+def purge(conn: Connection, now: dt.datetime) -> tuple[int, int]:
+    """Delete SMS codes older than :data:`KEEP_CHALLENGES` and expired sessions;
+    returns how many of each."""
+    codes = conn.execute(_PURGE_CHALLENGES, {"before": now - KEEP_CHALLENGES}).rowcount
+    sessions = conn.execute(_PURGE_SESSIONS, {"now": now}).rowcount
+    return codes, sessions

@@ -32,6 +32,7 @@ from starlette.responses import Response
 from loyalcode import __version__
 from loyalcode.access import idempotency
 from loyalcode.errors import LoyalcodeError
+from loyalcode.loyalty import verification
 from loyalcode.service.auth import KeyCache
 from loyalcode.service.guard import Guard, log_facts
 from loyalcode.service.logs import ERRORS
@@ -273,11 +274,14 @@ def _handlers(app: FastAPI) -> None:
 
 
 async def _purge_idempotency(service: Service) -> None:
-    """Delete idempotency records past their 24 hours, now and then."""
+    """Delete idempotency records past their 24 hours, now and then; and the pages' SMS
+    codes past a day and their expired sessions (:func:`~loyalcode.loyalty.verification.purge`)."""
     while True:
         try:
             await service.run(lambda: service.write(
                 lambda c: idempotency.purge(c, dt.datetime.now(dt.UTC))))
+            await service.run(lambda: service.write(
+                lambda c: verification.purge(c, dt.datetime.now(dt.UTC))))
         except LoyalcodeError as err:  # the database is away: try again next time
             ERRORS.warning("idempotency purge failed", extra={"fields": {"outcome": err.code}})
         await anyio.sleep(PURGE_EVERY_SECONDS)

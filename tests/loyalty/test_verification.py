@@ -85,3 +85,13 @@ def test_sends_are_limited_per_phone_and_per_address_each_hour(ctx: Any) -> None
             v.start_challenge(conn, token, f"1390013{i:04d}", "198.51.100.7", T0)
         with pytest.raises(v.SendLimited):
             v.start_challenge(conn, token, "13700137000", "198.51.100.7", T0)
+
+
+def test_purge_drops_day_old_codes_and_expired_sessions(ctx: Any) -> None:
+    with ctx.engine.begin() as conn:
+        token = _consented(conn)
+        v.start_challenge(conn, token, PHONE, None, T0)
+        assert v.purge(conn, T0 + dt.timedelta(hours=23)) == (0, 0)
+        assert v.purge(conn, T0 + dt.timedelta(days=1, seconds=1)) == (1, 0)
+        assert v.purge(conn, T0 + dt.timedelta(days=30, seconds=1)) == (0, 1)
+        assert v.find_session(conn, token, T0) is None
