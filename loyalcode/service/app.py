@@ -36,7 +36,7 @@ from loyalcode.loyalty import verification
 from loyalcode.service.auth import KeyCache
 from loyalcode.service.guard import Guard, log_facts
 from loyalcode.service.logs import ERRORS
-from loyalcode.service.pages import earn, landing
+from loyalcode.service.pages import earn, landing, member
 from loyalcode.service.pages.site import SiteSettings
 from loyalcode.service.problems import (
     InvalidRequest,
@@ -185,6 +185,7 @@ def create_app(database: str | None = None) -> FastAPI:
         app.include_router(router)
     # The consumer pages last: their payload forms match any path a batch's template makes.
     app.router.routes.extend(earn.routes())
+    app.router.routes.extend(member.routes())
     app.router.routes.extend(landing.routes())
     _handlers(app)
     _document_scopes(app)

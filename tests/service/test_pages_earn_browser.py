@@ -228,3 +228,66 @@ def test_axe_on_every_earning_page(earn_site: Site, browser: Any, tmp_path: Path
         context.close()
     assert [f for f in found if f[1]] == []
     assert len(found) == 7
+
+
+def test_profile_bonus_then_a_gift_from_the_mall(
+        earn_site: Site, browser: Any, tmp_path: Path) -> None:
+    from loyalcode.loyalty.gifts import add_gift
+
+    site = earn_site
+    with site.shop.ctx.engine.begin() as conn:
+        add_gift(conn, sku="MASK-1", name="面膜", points=100, stock=5,
+                 now=dt.datetime.now(dt.UTC))
+        add_gift(conn, sku="BAG-1", name="手提袋", points=5000, stock=5,
+                 now=dt.datetime.now(dt.UTC))
+    phone = Phone(browser, site.server.url)
+    page = phone.page
+    axed: list[tuple[str, list[str]]] = []
+    try:
+        sign_in_and_earn(phone, site, tmp_path, 9)
+        # ordering before the profile is complete: refused, the reason said
+        phone.open("/me/mall")
+        page.click("form.order:has-text('面膜') button")
+        assert "请先完善资料" in page.inner_text("[role=alert]")
+        phone.check_layout()
+        _shoot(phone, "mall-refused")
+        phone.open("/me/profile")
+        assert "100 奖励积分" in page.inner_text("main")
+        page.fill("#name", "王小明")
+        page.select_option("#gender", "female")
+        page.fill("#birthday", "1990-05-01")
+        page.fill("#city", "广州")
+        page.click("form.profile button")
+        assert "已到账 100 奖励积分，当前余额 110 积分" in page.inner_text("main")
+        phone.check_layout()
+        _shoot(phone, "profile")
+        phone.open("/me/mall")
+        page.click("form.order:has-text('手提袋') button")
+        assert "积分还不够" in page.inner_text("[role=alert]")
+        page.click("form.order:has-text('面膜') button")
+        assert "兑换成功：面膜，100 积分" in page.inner_text("main")
+        assert "余额：10 积分" in page.inner_text("main")
+        _shoot(phone, "mall")
+        page.click("text=查看我的订单")
+        assert phone.heading() == "我的订单"
+        assert "面膜 × 1" in page.inner_text("main") and "已下单" in page.inner_text("main")
+        phone.check_layout()
+        _shoot(phone, "orders")
+        # axe on the member pages (a context that lets axe in, same cookies)
+        cookies = phone.context.cookies()
+    finally:
+        phone.close()
+    context = browser.new_context(viewport={"width": 360, "height": 640},
+                                  base_url=site.server.url, bypass_csp=True, locale="zh-CN")
+    try:
+        context.add_cookies(cookies)
+        p = context.new_page()
+        for path in ("/me", "/me/profile", "/me/mall", "/me/orders"):
+            p.goto(path)
+            axed.append((path, axe(p)))
+        p.goto("/me")
+        p.click("form.erase button")
+        axed.append(("erase", axe(p)))
+    finally:
+        context.close()
+    assert [a for a in axed if a[1]] == []
