@@ -59,6 +59,11 @@ _CLEAR_PROFILES = _in(
 _CLEAR_SOURCES = _in(
     "UPDATE redemptions SET source = NULL WHERE member_id IN :ids AND source IS NOT NULL"
 )
+# The consumer pages' sessions and SMS codes (issue 19): the codes name the phone.
+_DROP_CHALLENGES = _in(
+    "DELETE FROM phone_challenges WHERE phone IN "
+    "(SELECT phone FROM members WHERE id IN :ids AND phone IS NOT NULL)")
+_DROP_SESSIONS = _in("DELETE FROM page_sessions WHERE member_id IN :ids")
 _DROP_COUNTER = text("DELETE FROM scan_failures WHERE kind = :kind AND value = :value")
 #: The one change an event may undergo besides its acknowledgement (migration 0008's
 #: trigger checks that the new payload is the old one without its ``phone``). The
@@ -113,7 +118,8 @@ def forget_member(
 
     ``keyring`` finds the throttle counters of its phone and external ids (they are
     stored under keyed hashes). The ledger, balances, redemptions and orders stay
-    under the member id; a ``member_forgotten`` event (ids and counts, nothing personal)
+    under the member id; the pages' sessions and SMS codes go (the member is logged out
+    everywhere); a ``member_forgotten`` event (ids and counts, nothing personal)
     says it happened. Forgetting a member again erases nothing more and says so in
     another event. :class:`~loyalcode.loyalty.errors.MemberNotFound` for an unknown id.
     """
@@ -136,6 +142,8 @@ def forget_member(
         for kind, value in keys
     )
 
+    conn.execute(_DROP_CHALLENGES, params)  # before the phones go: they name them
+    conn.execute(_DROP_SESSIONS, params)
     phones = conn.execute(_CLEAR_PHONES, params).rowcount
     identities = conn.execute(_DROP_IDENTITIES, params).rowcount
     profiles = conn.execute(_CLEAR_PROFILES, params).rowcount

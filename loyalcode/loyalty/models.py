@@ -227,3 +227,51 @@ class LedgerEntry(Base):
 
 # Keys from a lower package's tables to this one's (see loyalcode.store.db.reference).
 reference(Event.__table__, "member_id", "members.id")  # type: ignore[arg-type]
+
+
+# --- the consumer pages: sessions, consent, phone verification by SMS code ---------------
+
+
+class PageSession(Base):
+    """A consumer's session on the pages: the cookie holds a random token, the row its
+    SHA-256 (a database read gives no cookie). Consent is recorded on it before a phone
+    is asked for; ``member_id`` is set once a phone was proven by an SMS code."""
+
+    __tablename__ = "page_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
+    consent_version: Mapped[str | None] = mapped_column(String(40))
+    consented_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), index=True)
+
+
+class MemberConsent(Base):
+    """The privacy notice a member agreed to: its version and when."""
+
+    __tablename__ = "member_consents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    version: Mapped[str] = mapped_column(String(40))
+    consented_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class PhoneChallenge(Base):
+    """One SMS one-time code sent: the code only as a salted SHA-256, the phone (needed
+    to bind it when the code is right), the attempts made, a hash of the client address
+    (the resend limit per address)."""
+
+    __tablename__ = "phone_challenges"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_hash: Mapped[str] = mapped_column(String(64), index=True)
+    phone: Mapped[str] = mapped_column(String(20), index=True)
+    address_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    salt: Mapped[str] = mapped_column(String(32))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), index=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    verified_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())

@@ -32,10 +32,11 @@ from starlette.responses import Response
 from loyalcode import __version__
 from loyalcode.access import idempotency
 from loyalcode.errors import LoyalcodeError
+from loyalcode.loyalty import verification
 from loyalcode.service.auth import KeyCache
 from loyalcode.service.guard import Guard, log_facts
 from loyalcode.service.logs import ERRORS
-from loyalcode.service.pages import landing
+from loyalcode.service.pages import earn, landing, member
 from loyalcode.service.pages.site import SiteSettings
 from loyalcode.service.problems import (
     InvalidRequest,
@@ -147,12 +148,14 @@ def create_app(database: str | None = None) -> FastAPI:
     config = load_config(url)
     settings = ServiceSettings.from_config(config)
     site = SiteSettings.from_config(config)
+    earning = earn.earn_settings(config)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         service = await anyio.to_thread.run_sync(Service, url, settings)
         app.state.service = service
         app.state.landing = await anyio.to_thread.run_sync(landing.open_landing, service, site)
+        app.state.earn = earning
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(_purge_idempotency, service)
             tasks.start_soon(landing.refresh_forever, service, app.state.landing)
@@ -181,6 +184,8 @@ def create_app(database: str | None = None) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     # The consumer pages last: their payload forms match any path a batch's template makes.
+    app.router.routes.extend(earn.routes())
+    app.router.routes.extend(member.routes())
     app.router.routes.extend(landing.routes())
     _handlers(app)
     _document_scopes(app)
@@ -270,11 +275,14 @@ def _handlers(app: FastAPI) -> None:
 
 
 async def _purge_idempotency(service: Service) -> None:
-    """Delete idempotency records past their 24 hours, now and then."""
+    """Delete idempotency records past their 24 hours, now and then; and the pages' SMS
+    codes past a day and their expired sessions (:func:`~loyalcode.loyalty.verification.purge`)."""
     while True:
         try:
             await service.run(lambda: service.write(
                 lambda c: idempotency.purge(c, dt.datetime.now(dt.UTC))))
+            await service.run(lambda: service.write(
+                lambda c: verification.purge(c, dt.datetime.now(dt.UTC))))
         except LoyalcodeError as err:  # the database is away: try again next time
             ERRORS.warning("idempotency purge failed", extra={"fields": {"outcome": err.code}})
         await anyio.sleep(PURGE_EVERY_SECONDS)

@@ -50,6 +50,7 @@ STATUS: dict[str, int] = {
     "idempotency_key_in_progress": 409,
     # too many failures
     "throttled": 429,
+    "sms_limited": 429,  # SMS codes sent to a phone or a client address (issue 19)
     # the deployment cannot answer now
     "database_unavailable": 503,
     "not_initialized": 503,
@@ -59,6 +60,7 @@ STATUS: dict[str, int] = {
     "invalid_key": 503,
     "invalid_config": 503,
     "request_timeout": 503,
+    "sms_unavailable": 503,
     # never from any input; the body says no more than this
     "database_error": 500,
     "internal_error": 500,

@@ -55,6 +55,10 @@ LATER_INSTANTS = {
     ("shipments", "opened_at"), ("shipments", "closed_at"), ("shipment_scans", "scanned_at"),
     ("batches", "issued_at"),  # 0009
     ("code_queries", "first_at"), ("code_queries", "last_at"),  # 0014
+    ("page_sessions", "consented_at"), ("page_sessions", "created_at"),  # 0015
+    ("page_sessions", "expires_at"), ("member_consents", "consented_at"),
+    ("phone_challenges", "created_at"), ("phone_challenges", "expires_at"),
+    ("phone_challenges", "verified_at"),
 }
 
 

@@ -63,6 +63,10 @@ class Messages:
     def __call__(self, key: str, **facts: Any) -> str:
         return catalogue(self.lang)[key].format(**facts)
 
+    def has(self, key: str) -> bool:
+        """Whether the catalogue has a message for ``key`` (optional messages)."""
+        return key in catalogue(self.lang)
+
     def date(self, day: dt.date) -> str:
         return self("date", year=day.year, month=day.month, day=day.day,
                     month_name=_MONTHS[day.month - 1])

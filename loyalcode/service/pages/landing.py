@@ -112,7 +112,9 @@ async def _verdict(request: Request, scan: str) -> Verdict:
     return verdict
 
 
-def _verdict_page(request: Request, verdict: Verdict) -> Response:
+def _verdict_page(request: Request, verdict: Verdict, scan: str | None) -> Response:
+    """The verdict; a genuine one at a label's URL carries the earn form (posting to
+    that URL: the scan is never put in the page)."""
     pages = _landing(request).pages
     t = pages.messages(request)
     status = verdict.status
@@ -130,7 +132,10 @@ def _verdict_page(request: Request, verdict: Verdict) -> Response:
     else:
         body = t(f"{status}_body")
     tone = {"genuine": "ok", "already_redeemed": "alert"}.get(status, "note")
-    return pages.render(request, "verdict.html", verdict=verdict, body=body, tone=tone)
+    token = csrf_token(request)
+    response = pages.render(request, "verdict.html", verdict=verdict, body=body, tone=tone,
+                            earn=scan is not None, csrf=token)
+    return with_csrf_cookie(response, request, token)
 
 
 async def landing_page(request: Request) -> Response:
@@ -140,7 +145,7 @@ async def landing_page(request: Request) -> Response:
         verdict = await _verdict(request, code)
     except LoyalcodeError as err:
         return _landing(request).pages.refusal(request, err)
-    return _verdict_page(request, verdict)
+    return _verdict_page(request, verdict, code)
 
 
 async def entry_form(request: Request) -> Response:
@@ -174,7 +179,7 @@ async def entry_submit(request: Request) -> Response:
         if err.code in _FORM_ERRORS:
             return _entry(request, error=f"{err.code}_body", status=422)
         return pages.refusal(request, err)
-    return _verdict_page(request, verdict)
+    return _verdict_page(request, verdict, None)
 
 
 async def asset(request: Request) -> Response:
@@ -197,11 +202,12 @@ class _Named:
 
 
 class PayloadRoute(BaseRoute):
-    """Matches a GET or HEAD of any payload form in use (:mod:`.payloads`); anything
-    else passes to the routes after it (so an unknown path stays a 404 problem)."""
+    """Matches a GET or HEAD of any payload form in use (:mod:`.payloads`), and a POST
+    (the earning steps, :mod:`.earn`); anything else passes to the routes after it (so
+    an unknown path stays a 404 problem)."""
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
+        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD", "POST"):
             return Match.NONE, {}
         landing: Landing | None = getattr(scope["app"].state, "landing", None)
         if landing is None:
@@ -213,7 +219,14 @@ class PayloadRoute(BaseRoute):
         return Match.FULL, {"route": _Named(route), _CODE_KEY: code, "path_params": {}}
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = await landing_page(Request(scope, receive))
+        request = Request(scope, receive)
+        if scope["method"] == "POST":
+            # the earning steps (imported here: they use this module's helpers)
+            from loyalcode.service.pages.earn import label_post
+
+            response = await label_post(request, scope[_CODE_KEY])
+        else:
+            response = await landing_page(request)
         await response(scope, receive, send)
 
 

@@ -34,8 +34,18 @@ class SiteSettings:
     primary_color: str = "#0b6e4f"
     #: The consumer hotline shown on every page (digits, spaces, + - ( )).
     support_phone: str | None = None
+    #: The privacy notice shown before a phone is asked for (what is kept, why, how to
+    #: erase it), paragraphs separated by blank lines; none: the pages' default text.
+    privacy_notice: str | None = None
+    #: Recorded with each consent: change it whenever the notice changes.
+    privacy_version: str = "1"
 
     def __post_init__(self) -> None:
+        if self.privacy_notice is not None and (
+                not isinstance(self.privacy_notice, str) or not 1 <= len(self.privacy_notice) <= 5000):
+            raise ConfigError(detail="site.privacy_notice must be 1 to 5000 characters")
+        if not isinstance(self.privacy_version, str) or not 1 <= len(self.privacy_version) <= 40:
+            raise ConfigError(detail="site.privacy_version must be 1 to 40 characters")
         if not isinstance(self.brand_name, str) or not 1 <= len(self.brand_name.strip()) <= 60:
             raise ConfigError(detail="site.brand_name must be 1 to 60 characters")
         if not isinstance(self.primary_color, str) or not _COLOR.fullmatch(self.primary_color):
