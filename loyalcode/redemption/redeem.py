@@ -334,6 +334,7 @@ class Redeemer:
         self._db_errors: tuple[type[Exception], ...] = (exc.DBAPIError, *self._driver_errors)
         # Loyalty (tiers.py): the tier multiplier and earn-time upgrades; None with one tier.
         self._tiers = EarnHook.build(self.context.config, pg)
+        self._one_writer = db.one_writer(self.engine)
         self._sql = {
             name: render(statement, pg)
             for name, statement in (
@@ -488,20 +489,21 @@ class Redeemer:
         conn = self._connection()
         args = (conn, serial, refusal, e164, openid_v, kept_source, scan_region, channel_v,
                 phone_verified, when, ts, ids)
-        try:
+        with self._one_writer:  # SQLite: this process's turn at the one writer
             try:
-                if self._pg:
-                    return self._pg_transaction(conn, args)
-                return self._sqlite_transaction(conn, args)
-            except _CloneAttempt as clone:
-                with conn.begin():
-                    self._clone_alert(conn, clone, when)
-                    over = throttle.record_failure(conn, ids, ts, self._window, self._limit)
-                if over is not None:
-                    raise Throttled(retry_after=self._retry_after(over, ts)) from None
-                raise AlreadyRedeemed(same_member=False) from None
-        except self._db_errors as err:
-            raise self._broken(conn, err) from None
+                try:
+                    if self._pg:
+                        return self._pg_transaction(conn, args)
+                    return self._sqlite_transaction(conn, args)
+                except _CloneAttempt as clone:
+                    with conn.begin():
+                        self._clone_alert(conn, clone, when)
+                        over = throttle.record_failure(conn, ids, ts, self._window, self._limit)
+                    if over is not None:
+                        raise Throttled(retry_after=self._retry_after(over, ts)) from None
+                    raise AlreadyRedeemed(same_member=False) from None
+            except self._db_errors as err:
+                raise self._broken(conn, err) from None
 
     def _counted(self, conn: Connection, failed: _Failed, ids: throttle.Identities,
                  ts: float) -> Exception:

@@ -20,10 +20,8 @@ errors here: the page shows the product beside them.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import math
-import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -127,11 +125,7 @@ class Verdicts:
         self._tz = self.settings.tzinfo()
         self._limit = self.settings.throttle_failures
         self._window = self.settings.throttle_window_seconds
-        # SQLite has one writer: the threads of a process take turns here rather than in
-        # SQLite's busy handler, whose sleeps (up to 100 ms each) made the tail latency.
-        self._one_writer: contextlib.AbstractContextManager[Any] = (
-            threading.Lock() if self.engine.dialect.name == "sqlite"
-            else contextlib.nullcontext())
+        self._one_writer = db.one_writer(self.engine)  # SQLite: the process's turn
         self._state = {
             with_source: text(_STATE.format(throttled=throttle.throttled_since_sql(
                 ("source",) if with_source else ())))
